@@ -1,0 +1,3 @@
+from liveedit_app.cli import main
+
+raise SystemExit(main())
