@@ -1,0 +1,121 @@
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from liveedit_app.engine.wan.umt5 import TEXT_LEN, UMT5TextEncoder, clean_prompt, wan_t5_to_hf
+from liveedit_app.errors import CheckpointError
+
+transformers = pytest.importorskip("transformers")
+tokenizers = pytest.importorskip("tokenizers")
+
+SENTENCES = [
+    "make the jacket red",
+    "turn the sky into a sunset",
+    "a cat wearing a tiny hat",
+    "replace the car with a horse",
+]
+
+
+def _tiny_tokenizer(folder):
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    trainer = trainers.UnigramTrainer(
+        vocab_size=60, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"
+    )
+    tok.train_from_iterator(SENTENCES * 4, trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))]
+    )
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
+    )
+    fast.save_pretrained(folder)
+    return fast
+
+
+def _tiny_umt5():
+    torch.manual_seed(0)
+    config = transformers.UMT5Config(
+        vocab_size=64, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=32, feed_forward_proj="gated-gelu", dropout_rate=0.0,
+    )
+    return transformers.UMT5EncoderModel(config).eval()
+
+
+@pytest.fixture(scope="module")
+def hf_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("umt5_hf")
+    _tiny_tokenizer(folder)
+    _tiny_umt5().save_pretrained(folder)
+    return folder
+
+
+def test_clean_prompt_unescapes_twice_and_collapses_whitespace():
+    assert clean_prompt("  a &amp;amp; b\n\t  c ") == "a & b c"
+    assert clean_prompt("caf\u0065\u0301") == "caf\u00e9"
+
+
+def test_encode_pads_to_512_and_zeroes_rows_past_the_true_length(hf_folder):
+    enc = UMT5TextEncoder.from_folder(hf_folder, dtype=torch.float32)
+    ids, mask = enc.tokenize(["make the jacket red", "a cat"])
+    out = enc.encode(["make the jacket red", "a cat"])
+    assert out.shape == (2, TEXT_LEN, 32)
+    lengths = mask.sum(1).tolist()
+    assert ids.shape == (2, TEXT_LEN) and lengths[0] > lengths[1] >= 2
+    for row, n in enumerate(lengths):
+        assert ids[row, n - 1].item() == enc.tokenizer.eos_token_id
+        assert (ids[row, n:] == enc.tokenizer.pad_token_id).all()
+        assert out[row, n:].abs().max().item() == 0.0
+        assert out[row, :n].abs().amin(dim=-1).gt(0).all()
+
+
+def test_padding_does_not_change_the_rows_of_the_prompt(hf_folder):
+    enc = UMT5TextEncoder.from_folder(hf_folder, dtype=torch.float32)
+    ids, mask = enc.tokenize(["turn the sky into a sunset"])
+    n = int(mask.sum())
+    unpadded = enc.model(input_ids=ids[:, :n]).last_hidden_state
+    torch.testing.assert_close(enc.encode(["turn the sky into a sunset"])[:, :n], unpadded)
+
+
+def test_long_prompts_are_truncated_to_512_slots(hf_folder):
+    enc = UMT5TextEncoder.from_folder(hf_folder, dtype=torch.float32)
+    ids, mask = enc.tokenize([" ".join(SENTENCES * 80)])
+    assert ids.shape == (1, TEXT_LEN) and int(mask.sum()) == TEXT_LEN
+
+
+def test_wan_layout_encoder_file_loads_and_matches_the_hf_model(hf_folder, tmp_path):
+    reference = UMT5TextEncoder.from_folder(hf_folder, dtype=torch.float32)
+    inverse = {}
+    for key, value in reference.model.state_dict().items():
+        if key == "encoder.embed_tokens.weight":
+            continue
+        wan = (
+            key.replace("shared.weight", "token_embedding.weight")
+            .replace("encoder.final_layer_norm", "norm")
+            .replace("encoder.block.", "blocks.")
+            .replace("layer.0.layer_norm", "norm1")
+            .replace("layer.0.SelfAttention.relative_attention_bias", "pos_embedding.embedding")
+            .replace("layer.0.SelfAttention", "attn")
+            .replace("layer.1.layer_norm", "norm2")
+            .replace("layer.1.DenseReluDense.wi_0", "ffn.gate.0")
+            .replace("layer.1.DenseReluDense.wi_1", "ffn.fc1")
+            .replace("layer.1.DenseReluDense.wo", "ffn.fc2")
+        )
+        inverse[wan] = value.clone()
+    assert len(inverse) == 1 + 2 * 10 + 1
+    folder = tmp_path / "wan_t5"
+    (folder / "tokenizer").mkdir(parents=True)
+    reference.tokenizer.save_pretrained(folder / "tokenizer")
+    save_file(inverse, str(folder / "models_t5_umt5-xxl-enc-bf16.safetensors"))
+    loaded = UMT5TextEncoder.from_folder(folder, dtype=torch.float32)
+    prompts = ["replace the car with a horse"]
+    torch.testing.assert_close(loaded.encode(prompts), reference.encode(prompts))
+
+
+def test_unknown_keys_and_missing_folders_are_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="not a Wan umT5"):
+        wan_t5_to_hf({"blocks.0.mystery.weight": torch.zeros(1)})
+    with pytest.raises(CheckpointError, match="missing"):
+        UMT5TextEncoder.from_folder(tmp_path / "nope")
