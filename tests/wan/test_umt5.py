@@ -38,8 +38,15 @@ def _tiny_tokenizer(folder):
 def _tiny_umt5():
     torch.manual_seed(0)
     config = transformers.UMT5Config(
-        vocab_size=64, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4,
-        relative_attention_num_buckets=32, feed_forward_proj="gated-gelu", dropout_rate=0.0,
+        vocab_size=64,
+        d_model=32,
+        d_kv=8,
+        d_ff=48,
+        num_layers=2,
+        num_heads=4,
+        relative_attention_num_buckets=32,
+        feed_forward_proj="gated-gelu",
+        dropout_rate=0.0,
     )
     return transformers.UMT5EncoderModel(config).eval()
 

@@ -44,8 +44,7 @@ _WAN_T5_KEYS = {
     "blocks.N.attn.k.weight": "encoder.block.N.layer.0.SelfAttention.k.weight",
     "blocks.N.attn.v.weight": "encoder.block.N.layer.0.SelfAttention.v.weight",
     "blocks.N.attn.o.weight": "encoder.block.N.layer.0.SelfAttention.o.weight",
-    "blocks.N.pos_embedding.embedding.weight":
-        "encoder.block.N.layer.0.SelfAttention.relative_attention_bias.weight",
+    "blocks.N.pos_embedding.embedding.weight": "encoder.block.N.layer.0.SelfAttention.relative_attention_bias.weight",
     "blocks.N.norm2.weight": "encoder.block.N.layer.1.layer_norm.weight",
     "blocks.N.ffn.gate.0.weight": "encoder.block.N.layer.1.DenseReluDense.wi_0.weight",
     "blocks.N.ffn.fc1.weight": "encoder.block.N.layer.1.DenseReluDense.wi_1.weight",
@@ -117,9 +116,7 @@ class UMT5TextEncoder:
     def from_folder(cls, folder, device="cpu", dtype=torch.bfloat16) -> UMT5TextEncoder:
         folder = Path(folder)
         if not folder.is_dir():
-            raise CheckpointError(
-                "The text encoder folder is missing.", f"no folder at {folder}"
-            )
+            raise CheckpointError("The text encoder folder is missing.", f"no folder at {folder}")
         try:
             from transformers import AutoTokenizer, UMT5EncoderModel
         except ImportError as err:  # pragma: no cover - transformers is an optional extra
