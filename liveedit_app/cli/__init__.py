@@ -11,8 +11,9 @@ import sys
 
 from liveedit_app import __version__
 from liveedit_app.errors import LiveEditError
+from liveedit_app.logs import setup_logging
 
-SUBCOMMANDS = ("app", "edit", "sources", "models", "bench", "train")
+SUBCOMMANDS = ("app", "edit", "sources", "models", "bench", "train", "diagnostics")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv or ["app"])
+    setup_logging()
     try:
         return int(args.func(args) or 0)
     except LiveEditError as err:
