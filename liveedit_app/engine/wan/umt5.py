@@ -44,7 +44,9 @@ _WAN_T5_KEYS = {
     "blocks.N.attn.k.weight": "encoder.block.N.layer.0.SelfAttention.k.weight",
     "blocks.N.attn.v.weight": "encoder.block.N.layer.0.SelfAttention.v.weight",
     "blocks.N.attn.o.weight": "encoder.block.N.layer.0.SelfAttention.o.weight",
-    "blocks.N.pos_embedding.embedding.weight": "encoder.block.N.layer.0.SelfAttention.relative_attention_bias.weight",
+    "blocks.N.pos_embedding.embedding.weight": (
+        "encoder.block.N.layer.0.SelfAttention.relative_attention_bias.weight"
+    ),
     "blocks.N.norm2.weight": "encoder.block.N.layer.1.layer_norm.weight",
     "blocks.N.ffn.gate.0.weight": "encoder.block.N.layer.1.DenseReluDense.wi_0.weight",
     "blocks.N.ffn.fc1.weight": "encoder.block.N.layer.1.DenseReluDense.wi_1.weight",
