@@ -1,0 +1,232 @@
+"""The HTML report of a benchmark run: tables, matplotlib plots and frame strips, all inside one
+file (PNGs embedded as base64) so it opens offline and can be mailed around."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import cv2
+import numpy as np
+from matplotlib.figure import Figure
+
+STRIP_FRAMES = 6
+STRIP_HEIGHT = 96  # px of one frame in a strip; keeps a report at a few hundred KB
+LABEL_HEIGHT = 16  # px of the text band above each strip row
+
+# summary key -> (heading, unit, True when higher is better)
+QUALITY_COLUMNS = {
+    "target_psnr": ("fidelity PSNR", "dB", True),
+    "target_ssim": ("fidelity SSIM", "", True),
+    "outside_psnr": ("preservation PSNR", "dB", True),
+    "instability": ("temporal instability", "×", False),
+    "instruction_accuracy": ("instruction accuracy", "", True),
+    "background_consistency": ("background consistency", "", True),
+    "dynamic_degree": ("dynamic degree", "", None),
+    "motion_score": ("motion", "px", None),
+    "fps": ("frames/s", "", True),
+}
+SPEED_COLUMNS = {
+    "fps": ("frames/s", True),
+    "chunk_latency_p50_ms": ("chunk p50 ms", False),
+    "chunk_latency_p95_ms": ("chunk p95 ms", False),
+    "first_frame_ms": ("first frame ms", False),
+    "first_frame_cold_ms": ("first frame, cold, ms", False),
+    "load_s": ("load s", False),
+    "peak_memory_mb": ("peak memory MB", False),
+    "recompute_share": ("tokens recomputed", False),
+}
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+td.best { font-weight: bold; }
+.note { color: #666; font-size: 0.9em; }
+img { max-width: 100%; }
+"""
+
+
+def render(data: dict, strips: dict[str, dict[str, np.ndarray]] | None = None) -> str:
+    """The whole report of a `quality` or `speed` run as one HTML page."""
+    if data["kind"] == "speed":
+        title, body = "LiveEdit benchmark: speed", _speed_body(data)
+    else:
+        title, body = "LiveEdit benchmark: quality", _quality_body(data, strips or {})
+    settings = "".join(
+        f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>"
+        for k, v in data.get("settings", {}).items()
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{title}</h1>"
+        f"<ul class='note'>{settings}</ul>{body}"
+        "<p class='note'>Every metric is defined in docs/benchmark.md.</p></body></html>"
+    )
+
+
+def _quality_body(data: dict, strips: dict[str, dict[str, np.ndarray]]) -> str:
+    variants = data["variants"]
+    ran = [v for v in variants if not v["skipped"]]
+    parts = [f"<p>{len(data['cases'])} clips, {len(ran)} editors.</p>", "<h2>Summary</h2>"]
+    parts.append(_quality_table(ran))
+    for variant in variants:
+        if variant["skipped"]:
+            parts.append(
+                f"<p class='note'>Not run: <b>{html.escape(variant['label'])}</b>: "
+                f"{html.escape(variant['skipped'])}</p>"
+            )
+    if ran:
+        parts.append(_img(_summary_plot(ran), "summary plot"))
+        parts.append("<h2>Per clip</h2>")
+        parts.append(_img(_per_case_plot(data["cases"], ran), "per-clip plot"))
+    labels = {v["name"]: v["label"] for v in variants}
+    instructions = {c["name"]: c["instruction"] for c in data["cases"]}
+    if strips:
+        parts.append("<h2>Frame strips</h2>")
+    for case_name, clips in strips.items():
+        parts.append(f"<h3>{html.escape(case_name)}: “{html.escape(instructions[case_name])}”</h3>")
+        parts.append(_img(_strip_png(clips, labels), f"frames of {case_name}"))
+    return "".join(parts)
+
+
+def _quality_table(variants: list[dict]) -> str:
+    keys = [k for k in QUALITY_COLUMNS if any(v["summary"].get(k) is not None for v in variants)]
+    head = ""
+    for key in keys:
+        heading, unit, higher_is_better = QUALITY_COLUMNS[key]
+        head += f"<th>{heading}{f' ({unit})' if unit else ''}{_arrow(higher_is_better)}</th>"
+    rows = []
+    for variant in variants:
+        summary = variant["summary"]
+        cells = "".join(
+            _cell(summary.get(k), _best(variants, k, QUALITY_COLUMNS[k][2])) for k in keys
+        )
+        rows.append(f"<tr><td>{html.escape(variant['label'])}</td>{cells}</tr>")
+    return f"<table><tr><th>editor</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _speed_body(data: dict) -> str:
+    rows = data["rows"]
+    clip = data["clip"]
+    parts = [
+        f"<p>Clip: {clip['frames']} frames, “{html.escape(clip['instruction'])}”. Memory: "
+        "process peak RSS on the CPU, torch.cuda.max_memory_allocated on a GPU.</p>"
+    ]
+    head = "".join(f"<th>{label}{_arrow(up)}</th>" for label, up in SPEED_COLUMNS.values())
+    body = []
+    for row in rows:
+        cells = "".join(_cell(row.get(k)) for k in SPEED_COLUMNS)
+        name = f"{row['model']} · {row['device']} · {row['mode']}"
+        body.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
+    parts.append(f"<table><tr><th>model · device · mode</th>{head}</tr>{''.join(body)}</table>")
+    if rows:
+        parts.append(_img(_speed_plot(rows), "speed plot"))
+    return "".join(parts)
+
+
+def _arrow(higher_is_better: bool | None) -> str:
+    return {True: " ↑", False: " ↓", None: ""}[higher_is_better]
+
+
+def _best(variants: list[dict], key: str, higher_is_better: bool | None) -> float | None:
+    values = [v["summary"].get(key) for v in variants if v["name"] != "identity"]
+    values = [x for x in values if x is not None]
+    if higher_is_better is None or not values:
+        return None
+    return max(values) if higher_is_better else min(values)
+
+
+def _cell(value, best: float | None = None) -> str:
+    if value is None:
+        return "<td>–</td>"
+    css = " class='best'" if best is not None and value == best else ""
+    return f"<td{css}>{value:.3g}</td>" if abs(value) < 1000 else f"<td{css}>{value:.0f}</td>"
+
+
+def _summary_plot(variants: list[dict]) -> Figure:
+    keys = [k for k in QUALITY_COLUMNS if any(v["summary"].get(k) is not None for v in variants)]
+    figure = Figure(figsize=(2.4 * len(keys), 2.6), dpi=80, layout="constrained")
+    axes = figure.subplots(1, len(keys), squeeze=False)[0]
+    colours = [f"C{i}" for i in range(len(variants))]
+    for ax, key in zip(axes, keys, strict=False):
+        values = [v["summary"].get(key) or 0.0 for v in variants]
+        ax.bar(range(len(variants)), values, color=colours)
+        ax.set_title(QUALITY_COLUMNS[key][0] + _arrow(QUALITY_COLUMNS[key][2]), fontsize=8)
+        ax.set_xticks([])
+        ax.tick_params(labelsize=7)
+    handles = [
+        axes[0].bar([0], [0], color=c, label=v["label"])
+        for c, v in zip(colours, variants, strict=True)
+    ]
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(variants), fontsize=7)
+    return figure
+
+
+def _per_case_plot(cases: list[dict], variants: list[dict]) -> Figure:
+    keys = ["target_psnr", "outside_psnr", "instability"]
+    keys = [k for k in keys if any(r[k] is not None for v in variants for r in v["cases"])]
+    figure = Figure(figsize=(4 * max(1, len(keys)), 2.8), dpi=80, layout="constrained")
+    axes = figure.subplots(1, max(1, len(keys)), squeeze=False)[0]
+    for ax, key in zip(axes, keys, strict=False):
+        for i, variant in enumerate(variants):
+            values = [np.nan if r[key] is None else r[key] for r in variant["cases"]]
+            ax.plot(range(len(values)), values, "o-", ms=3, color=f"C{i}", label=variant["label"])
+        ax.set_title(QUALITY_COLUMNS[key][0] + _arrow(QUALITY_COLUMNS[key][2]), fontsize=8)
+        ax.set_xlabel("clip", fontsize=7)
+        ax.tick_params(labelsize=7)
+    axes[0].legend(fontsize=6)
+    return figure
+
+
+def _speed_plot(rows: list[dict]) -> Figure:
+    names = [f"{r['model']}\n{r['device']}\n{r['mode']}" for r in rows]
+    figure = Figure(figsize=(max(5, 1.6 * len(rows)), 3), dpi=80, layout="constrained")
+    fps_ax, latency_ax = figure.subplots(1, 2)
+    fps_ax.bar(names, [r["fps"] for r in rows], color="C0")
+    fps_ax.set_title("frames/s ↑", fontsize=8)
+    x = np.arange(len(rows))
+    latency_ax.bar(x - 0.2, [r["chunk_latency_p50_ms"] for r in rows], 0.4, label="p50")
+    latency_ax.bar(x + 0.2, [r["chunk_latency_p95_ms"] for r in rows], 0.4, label="p95")
+    latency_ax.set_xticks(x, names)
+    latency_ax.set_title("chunk latency, ms ↓", fontsize=8)
+    latency_ax.legend(fontsize=7)
+    for ax in (fps_ax, latency_ax):
+        ax.tick_params(labelsize=6)
+    return figure
+
+
+def _strip_png(clips: dict[str, np.ndarray], labels: dict[str, str]) -> bytes:
+    """Rows source / each editor / target, STRIP_FRAMES evenly spaced frames across, each row
+    under a band with its label."""
+    order = ["source"] + [k for k in clips if k not in ("source", "target")]
+    order += ["target"] if "target" in clips else []
+    length = len(clips["source"])
+    picks = np.unique(np.linspace(0, length - 1, min(STRIP_FRAMES, length)).round().astype(int))
+    height, width = clips["source"].shape[1:3]
+    size = (max(1, round(width * STRIP_HEIGHT / height)), STRIP_HEIGHT)
+    bands = []
+    for key in order:
+        row = np.concatenate(
+            [cv2.resize(clips[key][i], size, interpolation=cv2.INTER_AREA) for i in picks], axis=1
+        )
+        band = np.full((LABEL_HEIGHT, row.shape[1], 3), 255, np.uint8)
+        label = labels.get(key, key).encode("ascii", "replace").decode("ascii")
+        cv2.putText(band, label, (4, LABEL_HEIGHT - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0))
+        bands += [band, row]
+    ok, png = cv2.imencode(".png", cv2.cvtColor(np.concatenate(bands), cv2.COLOR_RGB2BGR))
+    return png.tobytes()
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _img(figure_or_png: Figure | bytes, alt: str) -> str:
+    png = figure_or_png if isinstance(figure_or_png, bytes) else _png(figure_or_png)
+    encoded = base64.b64encode(png).decode("ascii")
+    return f"<p><img alt='{html.escape(alt)}' src='data:image/png;base64,{encoded}'></p>"
