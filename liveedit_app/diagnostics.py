@@ -89,17 +89,14 @@ def _memory_gib() -> float | None:
         return None
 
 
-def list_cameras() -> list[str] | None:
-    """Camera names as Qt sees them; None when that cannot be asked (no Qt application here)."""
+def camera_names() -> list[str] | str:
+    """The cameras the app can see, or why they could not be listed."""
     try:
-        from PySide6.QtCore import QCoreApplication
+        from liveedit_app.media.camera import list_cameras
 
-        if QCoreApplication.instance() is None:
-            return None
-        from PySide6.QtMultimedia import QMediaDevices
-    except ImportError:
-        return None
-    return [device.description() for device in QMediaDevices.videoInputs()]
+        return [camera.name for camera in list_cameras()]
+    except Exception as err:  # a diagnostics zip must be written even when cameras cannot be
+        return f"cameras could not be listed: {type(err).__name__}: {err}"
 
 
 def versions() -> dict[str, str]:
@@ -169,7 +166,7 @@ def _installed_models() -> list[dict[str, str]]:
     return models
 
 
-def system_report(cameras: list[str] | None = None) -> dict:
+def system_report() -> dict:
     import torch
 
     device = compute_device()
@@ -191,7 +188,7 @@ def system_report(cameras: list[str] | None = None) -> dict:
         "mps_available": bool(
             getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
         ),
-        "cameras": cameras if cameras is not None else list_cameras(),
+        "cameras": camera_names(),
         "models": _installed_models(),
         "folders": {name: str(folder) for name, folder in app_folders().items()},
     }
@@ -208,10 +205,10 @@ def _text_of(path: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def collect_diagnostics(target: Path | None = None, cameras: list[str] | None = None) -> Path:
+def collect_diagnostics(target: Path | None = None) -> Path:
     """Write the zip (to `target`, else a new file under the data folder) and return its path."""
     target = Path(target) if target else default_target()
-    report = system_report(cameras)
+    report = system_report()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("system.json", scrub(json.dumps(report, indent=2, ensure_ascii=False)))
         for prefix, folder in (("logs", paths.log_dir()), ("settings", paths.config_dir())):

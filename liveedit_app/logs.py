@@ -170,11 +170,9 @@ def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
 
 def install_excepthook() -> None:
     """Uncaught exceptions, in the main thread or any other, end in a report, not only a
-    traceback. The window installs its dialog hook on top of this one."""
-    if getattr(sys.excepthook, "_liveedit", False):
-        return
-    sys.excepthook = _excepthook
-    threading.excepthook = _thread_excepthook
-
-
-_excepthook._liveedit = True  # type: ignore[attr-defined]
+    traceback. A hook someone else installed (the window's dialog, a debugger, a test runner) is
+    left in place."""
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _excepthook
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _thread_excepthook

@@ -96,10 +96,6 @@ class CrashReporter(QObject):
         self.handle((args.exc_type, args.exc_value, args.exc_traceback), name)
 
 
-# Tells logs.install_excepthook (setup_logging may run again) to leave this hook in place.
-CrashReporter.excepthook._liveedit = True  # type: ignore[attr-defined]
-
-
 def install_crash_dialog(parent: QWidget | None = None) -> CrashReporter:
     """Call once the QApplication exists (after `logs.setup_logging()`); keep the returned object
     alive as long as the window (it is parented to `parent`)."""

@@ -1,0 +1,63 @@
+from PySide6.QtWidgets import QComboBox, QLabel, QPushButton
+
+from liveedit_app.diagnostics import ComputeDevice
+from liveedit_app.media.camera import CameraInfo
+from liveedit_app.settings import Settings
+from liveedit_app.ui import welcome
+from liveedit_app.ui.welcome import WelcomeDialog, maybe_show_welcome
+
+CPU = ComputeDevice("cpu", "Test CPU", "the processor does the work")
+
+
+def test_first_run_page_appears_once(qtbot, monkeypatch):
+    monkeypatch.setattr(welcome, "list_cameras", lambda: [])
+    first = maybe_show_welcome(None, Settings.load())
+    assert first is not None
+    qtbot.addWidget(first)
+    assert first.isVisible()
+    # the next start reads the flag back from the settings file
+    assert maybe_show_welcome(None, Settings.load()) is None
+    assert Settings.load().get(welcome.SEEN_KEY, False) is True
+
+
+def test_without_a_camera_the_page_offers_the_test_pattern(qtbot):
+    dialog = WelcomeDialog(cameras=[], device=CPU)
+    qtbot.addWidget(dialog)
+    assert dialog.findChild(QComboBox) is None
+    texts = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    assert "No camera found" in texts
+    with qtbot.waitSignal(dialog.source_chosen) as picked:
+        dialog.findChild(QPushButton, "usePatternButton").click()
+    assert picked.args == ["pattern"]
+
+
+def test_cameras_are_listed_and_the_default_one_is_preselected(qtbot):
+    cameras = [CameraInfo("/dev/video0", "Built-in"), CameraInfo("usb-1", "Desk cam", [], True)]
+    dialog = WelcomeDialog(cameras=cameras, device=CPU)
+    qtbot.addWidget(dialog)
+    combo = dialog.findChild(QComboBox)
+    assert [combo.itemText(i) for i in range(combo.count())] == ["Built-in", "Desk cam"]
+    assert combo.currentText() == "Desk cam"
+    with qtbot.waitSignal(dialog.source_chosen) as picked:
+        dialog.findChild(QPushButton, "useCameraButton").click()
+    assert picked.args == ["camera:usb-1"]
+
+
+def test_page_names_the_device_the_model_and_suggests_a_prompt(qtbot):
+    dialog = WelcomeDialog(model_name="no-such-model", cameras=[], device=CPU)
+    qtbot.addWidget(dialog)
+    assert "CPU" in dialog.findChild(QLabel, "deviceLabel").text()
+    assert "not installed" in dialog.findChild(QLabel, "modelLabel").text()
+    prompts = dialog.findChildren(QPushButton, "promptButton")
+    assert len(prompts) == len(welcome.FIRST_PROMPTS)
+    with qtbot.waitSignal(dialog.prompt_chosen) as chosen:
+        prompts[0].click()
+    assert chosen.args == [welcome.FIRST_PROMPTS[0]]
+
+
+def test_installed_model_is_described_from_its_card(tmp_path, monkeypatch):
+    card = tmp_path / "liveedit-tiny" / "model.json"
+    card.parent.mkdir()
+    card.write_text('{"name": "liveedit-tiny", "description": "the small default editor"}')
+    monkeypatch.setattr(welcome.paths, "shipped_models_dir", lambda: tmp_path)
+    assert welcome.model_summary("liveedit-tiny") == "liveedit-tiny: the small default editor"
