@@ -1,0 +1,201 @@
+"""Cameras through QtMultimedia: list them by stable id with their resolutions, open one as a
+stream of RGB pictures.
+
+This is the one module of `media/` that touches Qt, and only QtMultimedia (no widgets), imported
+when a camera is first used: cameras on every desktop platform come from there, and the command line
+lists them too. `CameraBackend` is the seam the camera source uses, so tests can stand in a camera
+that is missing, busy, or unplugged and plugged back.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from liveedit_app.errors import CameraError
+from liveedit_app.media.mailbox import LatestMailbox
+
+
+@dataclass(frozen=True, slots=True)
+class CameraInfo:
+    id: str  # stable across runs and replugging (the device path or USB id the OS gives)
+    name: str
+    resolutions: list[tuple[int, int]] = field(
+        default_factory=list
+    )  # (width, height), largest first
+    is_default: bool = False
+
+
+class CameraStream(Protocol):
+    def read(self, timeout: float) -> np.ndarray:
+        """The next picture, [H, W, 3] uint8 RGB; `CameraError` if the device stopped or left."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CameraBackend(Protocol):
+    def list_cameras(self) -> list[CameraInfo]: ...
+
+    def describe(self, camera_id: str) -> str:
+        """A short name for the status bar."""
+        ...
+
+    def open(self, camera_id: str, size: tuple[int, int] | None) -> CameraStream:
+        """Start the camera; `CameraError` if it is missing or busy."""
+        ...
+
+
+def default_backend() -> CameraBackend:
+    return QtCameraBackend()
+
+
+def list_cameras() -> list[CameraInfo]:
+    return default_backend().list_cameras()
+
+
+def _ensure_qt_app():
+    from PySide6.QtCore import QCoreApplication
+
+    # QMediaDevices needs an application object; the command line has none of its own
+    return QCoreApplication.instance() or QCoreApplication([])
+
+
+class QtCameraBackend:
+    def list_cameras(self) -> list[CameraInfo]:
+        from PySide6.QtMultimedia import QMediaDevices
+
+        _ensure_qt_app()
+        cameras = []
+        for device in QMediaDevices.videoInputs():
+            sizes = {
+                (f.resolution().width(), f.resolution().height()) for f in device.videoFormats()
+            }
+            cameras.append(
+                CameraInfo(
+                    id=bytes(device.id()).decode("utf-8", "replace"),
+                    name=device.description(),
+                    resolutions=sorted(sizes, key=lambda s: s[0] * s[1], reverse=True),
+                    is_default=device.isDefault(),
+                )
+            )
+        return cameras
+
+    def describe(self, camera_id: str) -> str:
+        for info in self.list_cameras():
+            if info.id == camera_id:
+                return info.name
+        return f"Camera {camera_id}"
+
+    def open(self, camera_id: str, size: tuple[int, int] | None) -> CameraStream:
+        from PySide6.QtMultimedia import QMediaDevices
+
+        _ensure_qt_app()
+        devices = QMediaDevices.videoInputs()
+        if not devices:
+            raise CameraError(
+                "No camera is connected.", details="QMediaDevices.videoInputs() is empty"
+            )
+        for device in devices:
+            if bytes(device.id()).decode("utf-8", "replace") == camera_id:
+                return _QtCameraStream(device, size)
+        raise CameraError(
+            "That camera is not connected (unplugged, or in use by another app).",
+            details=f"no video input with id {camera_id!r}; present: "
+            + ", ".join(bytes(d.id()).decode("utf-8", "replace") for d in devices),
+        )
+
+
+class _QtCameraStream:
+    """A started QCamera whose pictures land in a latest-frame mailbox.
+
+    The QCamera lives on the Qt main thread (it needs that thread's event loop); `read` is called
+    from the source thread and only waits on the mailbox.
+    """
+
+    def __init__(self, device, size: tuple[int, int] | None):
+        self._frames: LatestMailbox[np.ndarray] = LatestMailbox()
+        self._error: CameraError | None = None
+        self._name = device.description()
+        _on_main_thread(lambda: self._start(device, size))
+        if self._error is not None:
+            raise self._error
+
+    def _start(self, device, size: tuple[int, int] | None) -> None:
+        from PySide6.QtMultimedia import QCamera, QMediaCaptureSession, QVideoSink
+
+        self._camera = QCamera(device)
+        if size is not None:
+            formats = [
+                f
+                for f in device.videoFormats()
+                if (f.resolution().width(), f.resolution().height()) == tuple(size)
+            ]
+            if formats:
+                self._camera.setCameraFormat(formats[0])
+        self._sink = QVideoSink()
+        self._session = QMediaCaptureSession()
+        self._session.setCamera(self._camera)
+        self._session.setVideoSink(self._sink)
+        self._sink.videoFrameChanged.connect(self._on_frame)
+        self._camera.errorOccurred.connect(self._on_error)
+        self._camera.start()
+
+    def _on_frame(self, video_frame) -> None:
+        from PySide6.QtGui import QImage
+
+        image = video_frame.toImage().convertToFormat(QImage.Format.Format_RGB888)
+        if image.isNull():
+            return
+        h, w, stride = image.height(), image.width(), image.bytesPerLine()
+        rows = np.frombuffer(image.constBits(), np.uint8, count=h * stride).reshape(h, stride)
+        self._frames.put(rows[:, : w * 3].reshape(h, w, 3).copy())  # [H, W, 3]
+
+    def _on_error(self, _code, text: str) -> None:
+        self._error = CameraError(
+            f"{self._name} stopped: it was unplugged or another app is using it.", details=text
+        )
+        self._frames.close()
+
+    def read(self, timeout: float) -> np.ndarray:
+        rgb = self._frames.take(timeout)
+        if self._error is not None:
+            raise self._error
+        if rgb is None:
+            raise CameraError(
+                f"{self._name} stopped sending pictures.",
+                details=f"no frame for {timeout:.1f} s",
+            )
+        return rgb
+
+    def close(self) -> None:
+        self._frames.close()
+        _on_main_thread(self._stop)
+
+    def _stop(self) -> None:
+        self._camera.stop()
+        self._session.setCamera(None)
+
+
+def _on_main_thread(fn) -> None:
+    """Run `fn` on the Qt application's thread and wait for it (QCamera needs that event loop)."""
+    from PySide6.QtCore import QThread, QTimer
+
+    app = _ensure_qt_app()
+    if QThread.currentThread() == app.thread():
+        fn()
+        return
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            fn()
+        finally:
+            done.set()
+
+    QTimer.singleShot(0, app, call)
+    if not done.wait(5.0):
+        raise CameraError("The camera did not answer.", details="timed out waiting for Qt thread")

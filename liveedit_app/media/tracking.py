@@ -1,0 +1,136 @@
+"""A painted mask that follows the subject: carried from frame to frame with DIS optical flow.
+
+Each frame the mask is pulled along the backward flow (where each pixel of this frame was in the
+last one). Flow alone drifts: it is smooth across the subject's outline, so background uncovered
+behind a moving subject inherits the subject's motion and creeps into the mask, and the outline
+blurs a little with every warp. So after warping, a band around the outline is re-decided by colour:
+a colour model of "selected" against "not selected" is learned from the frame the creator painted
+on, and in the band each pixel is pushed towards the side its colour belongs to. Inside and far
+outside the band the warped mask is kept as it is.
+
+All of this runs on a copy of the picture scaled so its longer side is at most `max_side` pixels;
+the mask comes back at the source size.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_LEVELS = 16  # colour model: 16 levels per channel, 4096 bins
+_PRIOR = 1e-4  # share added to every bin so colours never seen give an undecided 0.5
+
+
+class MaskTracker:
+    def __init__(
+        self,
+        max_side: int = 512,
+        preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST,
+        band_px: int = 6,
+        color_gain: float = 1.5,
+    ):
+        self.max_side = max_side
+        self.band_px = band_px  # half width of the re-decided band around the outline (scaled px)
+        self.color_gain = color_gain  # how hard colour evidence moves a band pixel
+        self._dis = cv2.DISOpticalFlow.create(preset)
+        self._prev: np.ndarray | None = None  # [h, w, 3] uint8, last frame seen, scaled
+        self._mask: np.ndarray | None = None  # [h, w] float32 in [0, 1], for that frame
+        self._p_selected: np.ndarray | None = None  # [4096] float32, P(selected | colour bin)
+        self._size = (0, 0)  # (H, W) of the source
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """[H, W] float32 in [0, 1] for the last frame seen, or None when nothing is painted."""
+        return None if self._mask is None else self._full_size(self._mask)
+
+    def set_mask(self, mask: np.ndarray | None) -> None:
+        """Anchor `mask` ([H, W] float32 in [0, 1], source size) to the last frame seen and learn
+        the colours of what it selects."""
+        if mask is None:
+            self._mask = self._p_selected = None
+            return
+        self._size = mask.shape[:2]
+        self._mask = self._scaled(np.asarray(mask, np.float32))
+        if self._prev is not None and self._prev.shape[:2] == self._mask.shape:
+            self._p_selected = _color_model(self._prev, self._mask)
+
+    def reset(self) -> None:
+        """A new stream: forget the previous picture (the selection stays where it is)."""
+        self._prev = None
+
+    def update(self, rgb: np.ndarray) -> np.ndarray | None:
+        """Move the mask along with `rgb` ([H, W, 3] uint8), the next picture of the stream, and
+        return it for this picture (source size), or None when nothing is painted."""
+        self._size = rgb.shape[:2]
+        small = self._scaled(rgb)
+        prev, self._prev = self._prev, small
+        if self._mask is None:
+            return None
+        if self._mask.shape != small.shape[:2]:
+            # the source changed size: keep the selection where it is on the new picture
+            self._mask = cv2.resize(self._mask, (small.shape[1], small.shape[0]))
+            self._p_selected = None
+        elif prev is not None and prev.shape == small.shape:
+            self._mask = self._follow(prev, small)
+        if self._p_selected is None:
+            self._p_selected = _color_model(small, self._mask)
+        return self._full_size(self._mask)
+
+    def _follow(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+        gray, prev_gray = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (cur, prev))
+        # backward flow: point x of this frame was at x + flow[x] in the previous one
+        flow = self._dis.calc(gray, prev_gray, None)  # [h, w, 2]
+        back = _identity(*gray.shape) + flow
+        warped = cv2.remap(self._mask, back, None, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # [h, w]
+        if self._p_selected is None:
+            return warped
+        inside = (warped > 0.5).astype(np.uint8)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.band_px + 1,) * 2)
+        band = cv2.dilate(inside, kernel) > cv2.erode(inside, kernel)  # [h, w] bool
+        p = self._p_selected[_bins(cur[band])]
+        warped[band] = np.clip(warped[band] + self.color_gain * (p - 0.5), 0.0, 1.0)
+        return warped
+
+    def _scaled(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w))
+        if scale == 1.0:
+            return image
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+    def _full_size(self, mask: np.ndarray) -> np.ndarray:
+        h, w = self._size
+        if mask.shape == (h, w):
+            return mask.copy()
+        return cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _bins(rgb: np.ndarray) -> np.ndarray:
+    """Colour bin index of each pixel of `rgb` ([..., 3] uint8)."""
+    q = (rgb // (256 // _LEVELS)).astype(np.int32)
+    return (q[..., 0] * _LEVELS + q[..., 1]) * _LEVELS + q[..., 2]
+
+
+def _color_model(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """[4096] float32: for each colour bin, the chance that a pixel of that colour is selected,
+    with both sides weighted equally (so a small selection is not outvoted by the background)."""
+    bins = _bins(rgb).ravel()
+    selected = mask.ravel() > 0.5
+    n_bins = _LEVELS**3
+    fg = np.bincount(bins[selected], minlength=n_bins) / max(1, selected.sum()) + _PRIOR
+    bg = np.bincount(bins[~selected], minlength=n_bins) / max(1, (~selected).sum()) + _PRIOR
+    return (fg / (fg + bg)).astype(np.float32)
+
+
+_grids: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _identity(h: int, w: int) -> np.ndarray:
+    """[h, w, 2] float32 of (x, y) pixel coordinates, cached per size."""
+    grid = _grids.get((h, w))
+    if grid is None:
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        grid = _grids[(h, w)] = np.dstack([xs, ys])
+    return grid
