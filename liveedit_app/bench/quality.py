@@ -58,7 +58,7 @@ def score_case(case: BenchCase, run: ClipRun, flows: list[np.ndarray]) -> dict:
         "motion_score": motion,
         "dynamic": metrics.is_dynamic(motion),
         "right_edit": None,  # filled once every case has run: it compares across cases
-        "fps": run.fps,
+        "fps": run.fps if run.wall_s > 0 else None,  # None: the identity baseline runs nothing
         "first_frame_s": run.first_frame_s,
         "recompute_share": run.recompute_share,
     }
@@ -91,7 +91,8 @@ def run_quality(
             descriptors[variant.name].append(metrics.edit_descriptor(run.frames, case.edit_region))
             if number < strip_cases:
                 strips[case.name][variant.name] = run.frames
-            progress.step(f"{variant.name} · {case.name} · {run.fps:.2f} frames/s")
+            rate = f" · {run.fps:.2f} frames/s" if run.wall_s > 0 else ""
+            progress.step(f"{variant.name} · {case.name}{rate}")
     _fill_instruction_accuracy(cases, scored, descriptors)
     data = {
         "kind": "quality",

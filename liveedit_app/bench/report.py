@@ -11,8 +11,9 @@ import cv2
 import numpy as np
 from matplotlib.figure import Figure
 
-STRIP_FRAMES = 6
+STRIP_FRAMES = 4
 STRIP_HEIGHT = 96  # px of one frame in a strip; keeps a report at a few hundred KB
+STRIP_LEVELS = 64  # grey levels per channel kept in strips: sensor noise costs PNG bytes
 LABEL_HEIGHT = 16  # px of the text band above each strip row
 
 # summary key -> (heading, unit, True when higher is better)
@@ -200,13 +201,14 @@ def _speed_plot(rows: list[dict]) -> Figure:
 
 def _strip_png(clips: dict[str, np.ndarray], labels: dict[str, str]) -> bytes:
     """Rows source / each editor / target, STRIP_FRAMES evenly spaced frames across, each row
-    under a band with its label."""
-    order = ["source"] + [k for k in clips if k not in ("source", "target")]
+    under a band with its label. The identity baseline is left out: it is the source row."""
+    order = ["source"] + [k for k in clips if k not in ("source", "target", "identity")]
     order += ["target"] if "target" in clips else []
     length = len(clips["source"])
     picks = np.unique(np.linspace(0, length - 1, min(STRIP_FRAMES, length)).round().astype(int))
     height, width = clips["source"].shape[1:3]
-    size = (max(1, round(width * STRIP_HEIGHT / height)), STRIP_HEIGHT)
+    row_height = min(STRIP_HEIGHT, height)  # never enlarge: it only adds bytes
+    size = (max(1, round(width * row_height / height)), row_height)
     bands = []
     for key in order:
         row = np.concatenate(
@@ -216,8 +218,9 @@ def _strip_png(clips: dict[str, np.ndarray], labels: dict[str, str]) -> bytes:
         label = labels.get(key, key).encode("ascii", "replace").decode("ascii")
         cv2.putText(band, label, (4, LABEL_HEIGHT - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0))
         bands += [band, row]
-    ok, png = cv2.imencode(".png", cv2.cvtColor(np.concatenate(bands), cv2.COLOR_RGB2BGR))
-    return png.tobytes()
+    step = 256 // STRIP_LEVELS
+    strip = cv2.cvtColor(np.concatenate(bands) // step * step, cv2.COLOR_RGB2BGR)
+    return cv2.imencode(".png", strip, [cv2.IMWRITE_PNG_COMPRESSION, 9])[1].tobytes()
 
 
 def _png(figure: Figure) -> bytes:

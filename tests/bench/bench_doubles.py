@@ -62,7 +62,7 @@ class PaintEditor:
 
     def set_prompt(self, prompt):
         names = list(COLOURS)
-        named = next(n for n in names if n in prompt)
+        named = next((n for n in names if n in prompt), "red")
         self._colour = names[(names.index(named) + self.shift) % len(names)]
 
     def set_mask(self, mask):
