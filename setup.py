@@ -19,13 +19,18 @@ class BuildPyWithShippedData(build_py):
         if self.editable_mode:
             return
         for name in SHIPPED:
-            source = ROOT / name
-            if not source.is_dir():
-                continue
             target = Path(self.build_lib) / "liveedit_app" / "_data" / name
             # a stale copy from an earlier build would ship files that are gone from the checkout
             shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        # _data/ tells liveedit_app.paths it is installed; a wheel keeps no empty folder
+        data = Path(self.build_lib) / "liveedit_app" / "_data"
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "README.txt").write_text(
+            "Folders shipped with LiveEdit Studio, copied from the source tree when it was built.\n"
+        )
 
 
 setup(cmdclass={"build_py": BuildPyWithShippedData})

@@ -63,9 +63,10 @@ def recordings_dir() -> Path:
 def _shipped(name: str) -> Path:
     """A folder shipped with the app: inside the package when installed, at the repo root in a
     source checkout."""
-    inside = _PACKAGE_DIR / "_data" / name
+    inside = _PACKAGE_DIR / "_data"
+    # an installed package always has _data/ (setup.py writes it), even when `name` is empty
     if inside.is_dir():
-        return inside
+        return inside / name
     return _PACKAGE_DIR.parent / name
 
 
