@@ -1,0 +1,177 @@
+"""Attention layers of the Wan-layout DiT and the two ways self-attention gets its keys.
+
+* `ParallelKeys`: the training forward; keys are the sequence itself, restricted by an optional
+  boolean mask (see `block_causal_mask`).
+* `CachedKeys`: streaming; the chunk's rotated K/V are written into their KV-cache slots and the
+  queries read the cache's filled prefix (past chunks + the chunk itself). With autograd on, the
+  keys are assembled out of place so the in-place cache writes of later passes never invalidate
+  the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from liveedit_app.engine.kv_cache import KVCache
+from liveedit_app.engine.rope import apply_rope
+
+
+class RMSNorm(nn.Module):
+    """RMS over the last dim in fp32, cast back, then the weight (Wan's WanRMSNorm)."""
+
+    def __init__(self, dim: int, eps: float) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xf = x.float()
+        out = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return out.type_as(x) * self.weight
+
+
+class LayerNorm32(nn.LayerNorm):
+    """LayerNorm computed in fp32 (Wan's WanLayerNorm); affine only where the reference has it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.float() if self.weight is not None else None
+        b = self.bias.float() if self.bias is not None else None
+        return F.layer_norm(x.float(), self.normalized_shape, w, b, self.eps).type_as(x)
+
+
+def block_causal_mask(frames: int, chunk_frames: int, tokens_per_frame: int, *,
+                      teacher_forcing: bool = False, device: torch.device | str = "cpu"
+                      ) -> torch.Tensor:
+    """Boolean [N, N] mask, True = may attend, for the parallel forward.
+
+    Chunk of frame f: c(f) = f // chunk_frames.
+    * Plain: a query in chunk c sees keys in chunks <= c.
+    * Teacher forcing (sequence = [clean frames 0..F-1 ; noisy frames 0..F-1], N = 2*F*T):
+      a clean query in chunk c sees clean keys in chunks <= c; a noisy query in chunk c sees clean
+      keys in chunks < c and noisy keys in chunk c only. Nothing sees another chunk's noisy keys.
+    """
+    c = torch.arange(frames, device=device) // chunk_frames
+    causal = c[None, :] <= c[:, None]  # [Fq, Fk]
+    if teacher_forcing:
+        earlier = c[None, :] < c[:, None]
+        same = c[None, :] == c[:, None]
+        never = torch.zeros_like(causal)
+        top = torch.cat([causal, never], dim=1)
+        bottom = torch.cat([earlier, same], dim=1)
+        causal = torch.cat([top, bottom], dim=0)
+    return causal.repeat_interleave(tokens_per_frame, 0).repeat_interleave(tokens_per_frame, 1)
+
+
+@dataclass
+class ParallelKeys:
+    """Self-attention over the sequence itself. cos/sin [F, T, D/2]; mask [N, N] bool or None."""
+
+    cos: torch.Tensor
+    sin: torch.Tensor
+    mask: torch.Tensor | None = None
+    precise_rope: bool = False
+
+    def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+               ) -> torch.Tensor:
+        """q, k, v [B, N, H, D] (unrotated) -> [B, N, H, D]."""
+        cos = self.cos.flatten(0, 1)[None, :, None, :]
+        sin = self.sin.flatten(0, 1)[None, :, None, :]
+        q = apply_rope(q, cos, sin, self.precise_rope)
+        k = apply_rope(k, cos, sin, self.precise_rope)
+        out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
+                                             v.transpose(1, 2), attn_mask=self.mask)
+        return out.transpose(1, 2)
+
+
+@dataclass
+class CachedKeys:
+    """Self-attention of one chunk pass against the KV cache.
+
+    q_cos/q_sin [Nq, D/2] belong to the query tokens; kv_cos/kv_sin [Nk, D/2] and slots [Nk] to
+    the tokens whose K/V this pass writes (the same tokens unless the static-skip cache computes
+    queries for fewer). kv_len: the cache prefix the queries read. key_mask [kv_len] bool
+    (True = visible) hides chunk slots that this pass does not rewrite."""
+
+    cache: KVCache
+    q_cos: torch.Tensor
+    q_sin: torch.Tensor
+    kv_cos: torch.Tensor
+    kv_sin: torch.Tensor
+    slots: torch.Tensor
+    kv_len: int
+    key_mask: torch.Tensor | None = None
+    precise_rope: bool = False
+
+    def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+               ) -> torch.Tensor:
+        """q [B, Nq, H, D], k, v [B, Nk, H, D] (unrotated) -> [B, Nq, H, D]."""
+        q = apply_rope(q, self.q_cos[None, :, None, :], self.q_sin[None, :, None, :],
+                       self.precise_rope).transpose(1, 2)  # [B, H, Nq, D]
+        k = apply_rope(k, self.kv_cos[None, :, None, :], self.kv_sin[None, :, None, :],
+                       self.precise_rope).transpose(1, 2)
+        v = v.transpose(1, 2)
+        if torch.is_grad_enabled() and (k.requires_grad or v.requires_grad):
+            keys = self.cache.k[layer][:, :, :self.kv_len].index_copy(2, self.slots, k)
+            vals = self.cache.v[layer][:, :, :self.kv_len].index_copy(2, self.slots, v)
+            self.cache.write(layer, self.slots, k.detach(), v.detach())
+        else:
+            self.cache.write(layer, self.slots, k, v)
+            keys = self.cache.k[layer][:, :, :self.kv_len]
+            vals = self.cache.v[layer][:, :, :self.kv_len]
+        out = F.scaled_dot_product_attention(q, keys, vals, attn_mask=self.key_mask)
+        return out.transpose(1, 2)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, dim: int, heads: int, qk_norm: bool, eps: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
+        self.o = nn.Linear(dim, dim)
+        self.norm_q = RMSNorm(dim, eps) if qk_norm else nn.Identity()
+        self.norm_k = RMSNorm(dim, eps) if qk_norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor, keys: ParallelKeys | CachedKeys, layer: int,
+                x_kv: torch.Tensor | None = None) -> torch.Tensor:
+        """x [B, N, C] -> [B, N, C]; K/V from x_kv [B, M, C] when given, else from x."""
+        x_kv = x if x_kv is None else x_kv
+        b, n, _ = x.shape
+        m = x_kv.shape[1]
+        q = self.norm_q(self.q(x)).view(b, n, self.heads, -1)
+        k = self.norm_k(self.k(x_kv)).view(b, m, self.heads, -1)
+        v = self.v(x_kv).view(b, m, self.heads, -1)
+        return self.o(keys.attend(layer, q, k, v).flatten(2))
+
+
+class CrossAttention(nn.Module):
+    """Ungated text cross-attention; no key mask (all text slots, padding included, are seen)."""
+
+    def __init__(self, dim: int, heads: int, qk_norm: bool, eps: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(dim, dim)
+        self.k = nn.Linear(dim, dim)
+        self.v = nn.Linear(dim, dim)
+        self.o = nn.Linear(dim, dim)
+        self.norm_q = RMSNorm(dim, eps) if qk_norm else nn.Identity()
+        self.norm_k = RMSNorm(dim, eps) if qk_norm else nn.Identity()
+
+    def context_kv(self, ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """ctx [B, L, C] -> k, v [B, H, L, D] (what the per-prompt cross-attention cache holds)."""
+        b, n, _ = ctx.shape
+        k = self.norm_k(self.k(ctx)).view(b, n, self.heads, -1).transpose(1, 2)
+        v = self.v(ctx).view(b, n, self.heads, -1).transpose(1, 2)
+        return k, v
+
+    def forward(self, x: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """x [B, N, C] -> [B, N, C]."""
+        b, n, _ = x.shape
+        q = self.norm_q(self.q(x)).view(b, n, self.heads, -1).transpose(1, 2)
+        out = F.scaled_dot_product_attention(q, kv[0], kv[1])
+        return self.o(out.transpose(1, 2).flatten(2))

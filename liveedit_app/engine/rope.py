@@ -1,0 +1,86 @@
+"""3D rotary position embedding (brief §2): per head, complex pairs of adjacent reals split into
+(time, height, width) groups; the time position is the absolute latent-frame index.
+
+Tables are computed once in float64 and kept as fp32 cos/sin; the rotation runs in fp32 (or in
+float64 with `precise=True`, the reference's complex128 arithmetic, for parity runs).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from liveedit_app.engine.config import DiTConfig
+
+
+def _angles(positions: torch.Tensor, pairs: int) -> torch.Tensor:
+    """[P] positions -> [P, pairs] angles p * 10000^(-2k/(2*pairs)), float64."""
+    dim = 2 * pairs
+    inv = 1.0 / torch.pow(10000.0, torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+    return torch.outer(positions.to(torch.float64), inv)
+
+
+class Rope3D:
+    """Precomputed tables and the rotation. Not a module: no state to save, moved with `.to`."""
+
+    def __init__(self, cfg: DiTConfig, device: torch.device | str = "cpu") -> None:
+        self.pairs = cfg.rope_pairs
+        self.positions = cfg.rope_positions
+        pos = torch.arange(cfg.rope_positions)
+        self.cos: list[torch.Tensor] = []
+        self.sin: list[torch.Tensor] = []
+        for n in self.pairs:
+            ang = _angles(pos, n)
+            self.cos.append(ang.cos().float().to(device))  # [P, n]
+            self.sin.append(ang.sin().float().to(device))
+        self.precise = False
+
+    def to(self, device: torch.device | str) -> Rope3D:
+        self.cos = [c.to(device) for c in self.cos]
+        self.sin = [s.to(device) for s in self.sin]
+        return self
+
+    def tables(self, frames: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos, sin [F, h*w, head_dim/2] (fp32) for latent frames `frames` ([F] absolute indices)
+        on an h x w token grid, tokens in (h, w) raster order."""
+        if int(frames.max()) >= self.positions or int(frames.min()) < 0:
+            raise ValueError(f"frame positions {frames.tolist()} outside 0..{self.positions - 1}")
+        nf = frames.numel()
+        ft, fh, fw = self.pairs
+        dev = self.cos[0].device
+        frames = frames.to(dev)
+        parts_c = [
+            self.cos[0][frames][:, None, None, :].expand(nf, h, w, ft),
+            self.cos[1][:h][None, :, None, :].expand(nf, h, w, fh),
+            self.cos[2][:w][None, None, :, :].expand(nf, h, w, fw),
+        ]
+        parts_s = [
+            self.sin[0][frames][:, None, None, :].expand(nf, h, w, ft),
+            self.sin[1][:h][None, :, None, :].expand(nf, h, w, fh),
+            self.sin[2][:w][None, None, :, :].expand(nf, h, w, fw),
+        ]
+        cos = torch.cat(parts_c, dim=-1).reshape(nf, h * w, -1)
+        sin = torch.cat(parts_s, dim=-1).reshape(nf, h * w, -1)
+        return cos, sin
+
+    def time_shift(self, delta: int, device: torch.device | str
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos, sin [head_dim/2] that rotate time pairs by -delta positions (spatial pairs by 0);
+        used to rebase cached keys so positions stay inside the table on endless streams."""
+        ft, fh, fw = self.pairs
+        ang = _angles(torch.tensor([-float(delta)]), ft)[0]
+        zeros = torch.zeros(fh + fw, dtype=torch.float64)
+        full = torch.cat([ang, zeros])
+        return full.cos().float().to(device), full.sin().float().to(device)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+               precise: bool = False) -> torch.Tensor:
+    """Rotate adjacent-real pairs. x [B, N, H, D]; cos/sin broadcastable to [B, N, 1, D/2]."""
+    dtype = x.dtype
+    work = torch.float64 if precise else torch.float32
+    xr = x.to(work).unflatten(-1, (-1, 2))
+    a, b = xr[..., 0], xr[..., 1]
+    c = cos.to(work)
+    s = sin.to(work)
+    out = torch.stack((a * c - b * s, a * s + b * c), dim=-1)
+    return out.flatten(-2).to(dtype)
