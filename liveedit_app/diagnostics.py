@@ -146,24 +146,13 @@ def _cut_home_path(match: re.Match) -> str:
     return "~/…/" + re.split(r"[/\\]", rest)[-1]
 
 
-def _installed_models() -> list[dict[str, str]]:
-    models = []
-    for where, folder in (
-        ("shipped", paths.shipped_models_dir()),
-        ("user", paths.user_models_dir()),
-    ):
-        if not folder.is_dir():
-            continue
-        for card in sorted(folder.glob("*/model.json")):
-            try:
-                info = json.loads(card.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                info = {}
-            name = (
-                info.get("name", card.parent.name) if isinstance(info, dict) else card.parent.name
-            )
-            models.append({"name": str(name), "where": where})
-    return models
+def _installed_models() -> list[dict]:
+    from liveedit_app.modelstore.store import ModelStore
+
+    return [
+        {"name": m.name, "where": m.source, "megabytes": round(m.size_bytes / 1e6, 1)}
+        for m in ModelStore().list()
+    ]
 
 
 def system_report() -> dict:

@@ -8,8 +8,6 @@ first prompt. `maybe_show_welcome` shows it once per user (a flag in the setting
 
 from __future__ import annotations
 
-import json
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,9 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from liveedit_app import paths
 from liveedit_app.diagnostics import ComputeDevice, compute_device
+from liveedit_app.errors import ModelNotFoundError
 from liveedit_app.media.camera import CameraInfo, list_cameras
+from liveedit_app.modelstore.store import ModelStore
 from liveedit_app.settings import Settings
 
 SEEN_KEY = "welcome_shown"
@@ -41,16 +40,13 @@ FIRST_PROMPTS = (
 
 def model_summary(name: str) -> str:
     """One line about an installed model, from its card; says so when it is not installed."""
-    for folder in (paths.user_models_dir(), paths.shipped_models_dir()):
-        card = folder / name / "model.json"
-        if card.is_file():
-            try:
-                info = json.loads(card.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                info = {}
-            about = info.get("description", "") if isinstance(info, dict) else ""
-            return f"{name}: {about}" if about else name
-    return f"{name} (not installed: pick another model in the model manager)"
+    try:
+        model = ModelStore().get(name)
+    except ModelNotFoundError:
+        return f"{name} (not installed: pick another model in the model manager)"
+    speed = f" Measured: {model.fps:.0f} frames per second." if model.fps else ""
+    about = f": {model.card.description}" if model.card.description else ""
+    return f"{name}{about}{speed}"
 
 
 class WelcomeDialog(QDialog):

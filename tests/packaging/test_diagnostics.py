@@ -61,6 +61,8 @@ def test_zip_holds_logs_reports_settings_and_system_info_only(creator_home):
 
 
 def test_system_info_names_versions_device_models_and_own_folders(creator_home):
+    (paths.user_models_dir() / "big").mkdir()
+    (paths.user_models_dir() / "big" / "model.json").write_text('{"name": "big"}')
     info = json.loads(_members(diagnostics.collect_diagnostics())["system.json"])
     for dist in ("torch", "PySide6-Essentials", "av", "opencv-python-headless", "numpy"):
         assert info["versions"][dist] not in ("", "not installed"), dist
@@ -68,6 +70,7 @@ def test_system_info_names_versions_device_models_and_own_folders(creator_home):
     assert info["cuda_available"] is False
     assert info["cpu"]["cores"] >= 1
     assert info["cameras"] == []
+    assert {"name": "big", "where": "user", "megabytes": 0.0} in info["models"]
     assert info["folders"]["logs"] == "~/.liveedit/log"
     assert info["folders"]["recordings"] == "~/.liveedit/videos/LiveEdit"
 

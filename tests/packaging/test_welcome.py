@@ -1,5 +1,6 @@
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton
 
+from liveedit_app import paths
 from liveedit_app.diagnostics import ComputeDevice
 from liveedit_app.media.camera import CameraInfo
 from liveedit_app.settings import Settings
@@ -55,9 +56,12 @@ def test_page_names_the_device_the_model_and_suggests_a_prompt(qtbot):
     assert chosen.args == [welcome.FIRST_PROMPTS[0]]
 
 
-def test_installed_model_is_described_from_its_card(tmp_path, monkeypatch):
-    card = tmp_path / "liveedit-tiny" / "model.json"
+def test_installed_model_is_described_from_its_card():
+    card = paths.user_models_dir() / "my-model" / "model.json"
     card.parent.mkdir()
-    card.write_text('{"name": "liveedit-tiny", "description": "the small default editor"}')
-    monkeypatch.setattr(welcome.paths, "shipped_models_dir", lambda: tmp_path)
-    assert welcome.model_summary("liveedit-tiny") == "liveedit-tiny: the small default editor"
+    card.write_text(
+        '{"name": "my-model", "description": "the small default editor", "speed": {"fps": 12.4}}'
+    )
+    assert welcome.model_summary("my-model") == (
+        "my-model: the small default editor Measured: 12 frames per second."
+    )
