@@ -8,20 +8,23 @@ from liveedit_app.distill.data.edits import EDIT_KEYS
 from liveedit_app.distill.data.generator import EditExampleGenerator
 
 
+def heldout_case(index: int, edit_key: str, *, height: int, width: int, frames: int) -> BenchCase:
+    """Held-out example `index`, asked for edit `edit_key`."""
+    generator = EditExampleGenerator(height, width, frames, split="heldout")
+    example = generator.example(index, edit_key=edit_key)
+    return BenchCase(
+        name=f"{example.edit}-s{example.seed}",
+        instruction=example.instruction,
+        source=example.source,
+        mask=example.mask,
+        target=example.target,
+        edit_key=example.edit,
+    )
+
+
 def heldout_cases(count: int, *, height: int, width: int, frames: int) -> list[BenchCase]:
     """Case i is held-out example i with edit EDIT_KEYS[i % len(EDIT_KEYS)]."""
-    generator = EditExampleGenerator(height, width, frames, split="heldout")
-    cases = []
-    for index in range(count):
-        example = generator.example(index, edit_key=EDIT_KEYS[index % len(EDIT_KEYS)])
-        cases.append(
-            BenchCase(
-                name=f"{example.edit}-s{example.seed}",
-                instruction=example.instruction,
-                source=example.source,
-                mask=example.mask,
-                target=example.target,
-                edit_key=example.edit,
-            )
-        )
-    return cases
+    return [
+        heldout_case(i, EDIT_KEYS[i % len(EDIT_KEYS)], height=height, width=width, frames=frames)
+        for i in range(count)
+    ]
