@@ -446,7 +446,7 @@ class Recorder:
             part.unlink()
             return None
         if final.exists():
-            final = recovery.unused_name(final)
+            final = recovery.unused_name(final, mind_parts=False)
         size = part.stat().st_size
         if reason is not StopReason.DISK_FULL and self._guard.has_room_for(2 * size):
             try:
@@ -464,6 +464,8 @@ class Recorder:
         if reason is StopReason.USER:
             return saved
         if reason is StopReason.DISK_FULL:
+            if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+                return f"Recording stopped: the disk is full. {saved}"
             free = self._guard.last_free
             left = f" ({describe_size(free)} left)" if free is not None else ""
             return f"Recording stopped: the disk is almost full{left}. {saved}"

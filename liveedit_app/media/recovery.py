@@ -74,7 +74,9 @@ def recover(recording: UnfinishedRecording) -> list[Path]:
     """
     written = []
     for part in recording.parts:
-        target = unused_name(final_path(part))
+        target = final_path(part)
+        if target.exists():
+            target = unused_name(target, mind_parts=False)
         try:
             remux(part, target)
             part.unlink()
@@ -96,7 +98,7 @@ def discard(recording: UnfinishedRecording) -> None:
 
 def keep_as_mkv(part: Path) -> Path:
     """Rename a part file to `<stem>.mkv`, the take as written."""
-    target = unused_name(final_path(part).with_suffix(".mkv"))
+    target = unused_name(final_path(part).with_suffix(".mkv"), mind_parts=False)
     os.replace(part, target)
     return target
 
@@ -142,10 +144,11 @@ def _copy_packets(source: av.container.InputContainer, tmp: Path) -> int:
     return video_packets
 
 
-def unused_name(path: Path) -> Path:
-    """`path`, or `<stem> (2).mp4`, `(3)`... when it or its part file already exists."""
+def unused_name(path: Path, *, mind_parts: bool = True) -> Path:
+    """`path`, or `<stem> (2).mp4`, `(3)`... when it (or, with `mind_parts`, the part file of a
+    take that will get that name) already exists."""
     candidate, n = path, 2
-    while candidate.exists() or part_path(candidate).exists():
+    while candidate.exists() or (mind_parts and part_path(candidate).exists()):
         candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
         n += 1
     return candidate

@@ -19,6 +19,10 @@ from liveedit_app.contract import Frame
 from liveedit_app.errors import VideoFileError
 
 _FALLBACK_FPS = 30.0
+_INCOMPLETE = (
+    "{name} is incomplete or damaged: it was probably cut off while being written "
+    "(an interrupted LiveEdit recording can be recovered from the Recording menu)."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +136,7 @@ class VideoReader:
                 details=f"{self.path}: {len(streams.audio)} audio stream(s), no video stream",
             )
         raise VideoFileError(
-            f"{self.path.name} is incomplete: it was probably cut off while being written "
-            "(for an interrupted recording, use Recover).",
+            _INCOMPLETE.format(name=self.path.name),
             details=f"{self.path}: the container opened but lists no streams",
         )
 
@@ -208,7 +211,18 @@ def _open_container(path: Path) -> av.container.InputContainer:
     except PermissionError as err:
         raise VideoFileError(f"LiveEdit may not read {path.name}.", details=str(err)) from err
     except av.error.FFmpegError as err:
+        if _starts_like_a_video(path):
+            raise VideoFileError(
+                _INCOMPLETE.format(name=path.name), details=f"{path}: {err}"
+            ) from err
         raise VideoFileError(
             f"{path.name} is not a video LiveEdit can read: it is damaged or in an unknown format.",
             details=f"{path}: {err}",
         ) from err
+
+
+def _starts_like_a_video(path: Path) -> bool:
+    """An MP4/MOV or Matroska header: a file that begins right but fails to open was cut off."""
+    with path.open("rb") as f:
+        head = f.read(12)
+    return head[4:8] == b"ftyp" or head[:4] == b"\x1a\x45\xdf\xa3"
