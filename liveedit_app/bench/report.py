@@ -81,6 +81,8 @@ def _quality_body(data: dict, strips: dict[str, dict[str, np.ndarray]]) -> str:
             )
     if ran:
         parts.append(_img(_summary_plot(ran), "summary plot"))
+        parts.append("<h2>By edit</h2>")
+        parts.append(_by_edit_table(data["cases"], ran))
         parts.append("<h2>Per clip</h2>")
         parts.append(_img(_per_case_plot(data["cases"], ran), "per-clip plot"))
     labels = {v["name"]: v["label"] for v in variants}
@@ -102,11 +104,35 @@ def _quality_table(variants: list[dict]) -> str:
     rows = []
     for variant in variants:
         summary = variant["summary"]
+        reference = variant["name"] == "identity"  # a yardstick, never "best"
         cells = "".join(
-            _cell(summary.get(k), _best(variants, k, QUALITY_COLUMNS[k][2])) for k in keys
+            _cell(summary.get(k), None if reference else _best(variants, k, QUALITY_COLUMNS[k][2]))
+            for k in keys
         )
         rows.append(f"<tr><td>{html.escape(variant['label'])}</td>{cells}</tr>")
     return f"<table><tr><th>editor</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _by_edit_table(cases: list[dict], variants: list[dict]) -> str:
+    """Fidelity PSNR per edit and editor, with how many of its clips were the right edit."""
+    keys = list(dict.fromkeys(c["edit_key"] for c in cases))
+    head = "".join(f"<th>{html.escape(v['label'])}</th>" for v in variants)
+    rows = []
+    for key in keys:
+        cells = ""
+        for variant in variants:
+            mine = [r for r, c in zip(variant["cases"], cases, strict=True) if c["edit_key"] == key]
+            psnrs = [r["target_psnr"] for r in mine if r["target_psnr"] is not None]
+            right = [r["right_edit"] for r in mine if r["right_edit"] is not None]
+            text = f"{np.mean(psnrs):.1f} dB" if psnrs else "–"
+            text += f" ({sum(right)}/{len(right)} right)" if right else ""
+            cells += f"<td>{text}</td>"
+        rows.append(f"<tr><td>{html.escape(key)}</td>{cells}</tr>")
+    return (
+        "<p class='note'>Fidelity PSNR to the target, and in brackets how many clips were "
+        f"nearest to a target of this edit.</p><table><tr><th>edit</th>{head}</tr>"
+        f"{''.join(rows)}</table>"
+    )
 
 
 def _speed_body(data: dict) -> str:

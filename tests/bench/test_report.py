@@ -26,7 +26,8 @@ def test_a_quality_report_is_one_offline_page_with_plots_strips_and_reasons(colo
     assert len(pngs) == 2 + 2  # summary and per-clip plots, then one strip per kept case
     assert all(png.startswith(b"\x89PNG") for png in pngs)
     assert "http" not in page.replace("<!doctype html>", "")  # nothing to fetch
-    assert page.count("<tr>") == 1 + 2  # heading, identity, paint
+    assert page.count("<tr>") == (1 + 2) + (1 + 3)  # summary: editors; by edit: 3 colours
+    assert "<td>red</td><td>9.5 dB (0/1 right)</td><td>100.0 dB (1/1 right)</td>" in page
     assert "Not run: <b>bidirectional teacher</b>: no teacher checkpoint" in page
     assert "make the box red" in page and "model: double" in page
     assert len(page) < 300_000
