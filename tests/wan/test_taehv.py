@@ -117,3 +117,23 @@ def test_reset_starts_a_new_stream(model):
     first = stream.decode(latents)
     stream.reset()
     torch.testing.assert_close(stream.decode(latents), first)
+
+
+@torch.no_grad()
+def test_the_taehv_component_loads_from_a_model_folder_and_streams(tmp_path):
+    from safetensors.torch import save_file
+
+    from liveedit_app.engine.components import build_autoencoder
+
+    state = synthetic_state(published_layout(), seed=3)
+    save_file(state, str(tmp_path / "taew2_1.safetensors"))
+    ae = build_autoencoder("taehv", {}, tmp_path)
+    assert (ae.spatial_factor, ae.temporal_factor, ae.latent_channels) == (8, 4, 16)
+    torch.testing.assert_close(ae.model.decoder[22].weight, state["decoder.22.weight"])
+    frames = torch.rand(1, 12, 3, 16, 16)
+    z = ae.encode(frames)
+    assert z.shape == (1, 3, 16, 2, 2)
+    assert ae.decode(z).shape == (1, 9, 3, 16, 16)
+    assert ae.decode(z).shape == (1, 12, 3, 16, 16)
+    ae.reset()
+    assert ae.decode(z).shape == (1, 9, 3, 16, 16)

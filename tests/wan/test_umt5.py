@@ -3,7 +3,7 @@ import torch
 from safetensors.torch import save_file
 
 from liveedit_app.engine.wan.umt5 import TEXT_LEN, UMT5TextEncoder, clean_prompt, wan_t5_to_hf
-from liveedit_app.errors import CheckpointError
+from liveedit_app.errors import CheckpointError, InputError
 
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
@@ -67,7 +67,7 @@ def test_clean_prompt_unescapes_twice_and_collapses_whitespace():
 def test_encode_pads_to_512_and_zeroes_rows_past_the_true_length(hf_folder):
     enc = UMT5TextEncoder.from_folder(hf_folder, dtype=torch.float32)
     ids, mask = enc.tokenize(["make the jacket red", "a cat"])
-    out = enc.encode(["make the jacket red", "a cat"])
+    out = enc.encode_batch(["make the jacket red", "a cat"])
     assert out.shape == (2, TEXT_LEN, 32)
     lengths = mask.sum(1).tolist()
     assert ids.shape == (2, TEXT_LEN) and lengths[0] > lengths[1] >= 2
@@ -83,7 +83,17 @@ def test_padding_does_not_change_the_rows_of_the_prompt(hf_folder):
     ids, mask = enc.tokenize(["turn the sky into a sunset"])
     n = int(mask.sum())
     unpadded = enc.model(input_ids=ids[:, :n]).last_hidden_state
-    torch.testing.assert_close(enc.encode(["turn the sky into a sunset"])[:, :n], unpadded)
+    torch.testing.assert_close(enc.encode_batch(["turn the sky into a sunset"])[:, :n], unpadded)
+
+
+def test_the_engine_interface_encodes_one_prompt_and_refuses_an_empty_one(hf_folder):
+    enc = UMT5TextEncoder.from_folder(hf_folder, dtype=torch.float32)
+    assert (enc.text_len, enc.text_dim) == (TEXT_LEN, 32)
+    one = enc.encode("a cat")
+    assert one.shape == (TEXT_LEN, 32) and one.dtype == torch.float32
+    torch.testing.assert_close(one, enc.encode_batch(["a cat"])[0])
+    with pytest.raises(InputError):
+        enc.encode(" \n ")
 
 
 def test_long_prompts_are_truncated_to_512_slots(hf_folder):
@@ -118,7 +128,7 @@ def test_wan_layout_encoder_file_loads_and_matches_the_hf_model(hf_folder, tmp_p
     save_file(inverse, str(folder / "models_t5_umt5-xxl-enc-bf16.safetensors"))
     loaded = UMT5TextEncoder.from_folder(folder, dtype=torch.float32)
     prompts = ["replace the car with a horse"]
-    torch.testing.assert_close(loaded.encode(prompts), reference.encode(prompts))
+    torch.testing.assert_close(loaded.encode_batch(prompts), reference.encode_batch(prompts))
 
 
 def test_unknown_keys_and_missing_folders_are_refused(tmp_path):

@@ -206,3 +206,33 @@ class TAEHVStream:
         self._to_trim -= trim
         return frames[:, trim:]
 
+
+class TAEHVAutoencoder(nn.Module):
+    """The engine's autoencoder interface ("taehv" kind) over one stream.
+
+    `encode` takes the next frames of the stream and returns the latents they completed (one per
+    4 frames); `decode` takes the next latents and returns their frames (the stream's first
+    decode returns 3 frames fewer: 21 latents → 81 frames). `reset` starts a new stream.
+    """
+
+    spatial_factor = 8
+    temporal_factor = 4
+
+    def __init__(self, model: TAEHV | None = None) -> None:
+        super().__init__()
+        self.model = model if model is not None else TAEHV()
+        self.latent_channels = self.model.latent_channels
+        self._stream = TAEHVStream(self.model)
+
+    @torch.no_grad()
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """[B, F, 3, H, W] in [0, 1] → normalised latents [B, k, 16, H/8, W/8]."""
+        return self._stream.encode(frames.to(self.model.encoder[0].weight.dtype))
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Normalised latents [B, F, 16, h, w] → [B, 4F (− 3 first), 3, 8h, 8w] in [0, 1]."""
+        return self._stream.decode(z.to(self.model.decoder[1].weight.dtype))
+
+    def reset(self) -> None:
+        self._stream.reset()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from liveedit_app.errors import CheckpointError
+from liveedit_app.errors import CheckpointError, InputError
 
 TEXT_LEN = 512
 WAN_T5_FILES = ("models_t5_umt5-xxl-enc-bf16.safetensors", "models_t5_umt5-xxl-enc-bf16.pth")
@@ -112,7 +112,8 @@ class UMT5TextEncoder:
         self.tokenizer = tokenizer
         self.device = torch.device(device)
         self.dtype = dtype
-        self.dim = model.config.d_model
+        self.text_dim = model.config.d_model
+        self.text_len = TEXT_LEN
 
     @classmethod
     def from_folder(cls, folder, device="cpu", dtype=torch.bfloat16) -> UMT5TextEncoder:
@@ -156,8 +157,14 @@ class UMT5TextEncoder:
         )
         return batch["input_ids"], batch["attention_mask"]
 
+    def encode(self, prompt: str) -> torch.Tensor:
+        """The engine's text-encoder interface: one prompt → [512, d] float32."""
+        if not clean_prompt(prompt):
+            raise InputError("Type what to change first: the prompt is empty.")
+        return self.encode_batch([prompt])[0].float()
+
     @torch.no_grad()
-    def encode(self, prompts: list[str]) -> torch.Tensor:
+    def encode_batch(self, prompts: list[str]) -> torch.Tensor:
         """→ [B, 512, d] in the encoder's dtype; rows past each prompt's true length are zero."""
         ids, mask = self.tokenize(prompts)
         ids, mask = ids.to(self.device), mask.to(self.device)

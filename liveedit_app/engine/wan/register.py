@@ -1,0 +1,63 @@
+"""Registers the Wan parts as engine components (imported by `engine.components` on first need).
+
+Files in a model folder:
+* "taehv": `taew2_1.safetensors` (or the published `taew2_1.pth`, read with weights_only=True);
+  params {"file": name} picks another file.
+* "umt5": the folder `text_encoder/` (params {"folder": name}), see `umt5.UMT5TextEncoder`.
+* "wan-vae": `Wan2.1_VAE.safetensors` / `Wan2.1_VAE.pth`, see `vae.py`.
+Without a folder a component gets random weights (tests and speed runs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from liveedit_app.engine.components import register_autoencoder, register_text_encoder
+from liveedit_app.errors import CheckpointError
+
+
+def read_weights(folder: Path, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """The first of `names` present in folder: safetensors, or a .pth read without unpickling."""
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            if path.suffix == ".safetensors":
+                from safetensors.torch import load_file
+
+                return load_file(str(path))
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - any reader failure is a bad file for the user
+            raise CheckpointError(
+                "A weight file of this model cannot be read.", f"{path}: {err}"
+            ) from err
+        return state.get("state_dict", state) if isinstance(state, dict) else state
+    raise CheckpointError(
+        "A weight file of this model is missing.", f"none of {list(names)} in {folder}"
+    )
+
+
+def _taehv(params: dict[str, Any], folder: Path | None) -> Any:
+    from liveedit_app.engine.wan.taehv import TAEHV, TAEHVAutoencoder
+
+    model = TAEHV()
+    if folder is not None:
+        names = (params["file"],) if "file" in params else ("taew2_1.safetensors", "taew2_1.pth")
+        model.load_published(read_weights(folder, names))
+    return TAEHVAutoencoder(model.eval())
+
+
+def _umt5(params: dict[str, Any], folder: Path | None) -> Any:
+    from liveedit_app.engine.wan.umt5 import UMT5TextEncoder
+
+    if folder is None:
+        raise CheckpointError("The umT5 text encoder needs its model folder.", "folder is None")
+    return UMT5TextEncoder.from_folder(folder / params.get("folder", "text_encoder"))
+
+
+register_autoencoder("taehv", _taehv)
+register_text_encoder("umt5", _umt5)
