@@ -55,7 +55,10 @@ class _ConsoleHandler(logging.StreamHandler):
 
     def filter(self, record: logging.LogRecord) -> bool:
         # Uncaught exceptions get their own one-sentence message; the traceback stays in the file.
-        return getattr(record, "console", True) and super().filter(record)
+        # A windowed app on Windows or macOS has no stderr at all.
+        return (
+            sys.stderr is not None and getattr(record, "console", True) and super().filter(record)
+        )
 
 
 def setup_logging(level: int = logging.INFO) -> Path:
@@ -145,6 +148,8 @@ def handle_uncaught(exc_info: ExcInfo, thread_name: str | None = None) -> Path |
 
 
 def _print_sentence(exc: BaseException, report: Path | None) -> None:
+    if sys.stderr is None:
+        return
     where = f" A report was saved to {report}." if report else ""
     print(
         f"liveedit stopped because of an unexpected error ({short_message(exc)}).{where} "
