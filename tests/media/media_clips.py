@@ -9,6 +9,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from liveedit_app.contract import EditedFrame, EditorStats
+
 W, H, FPS, RATE = 160, 120, 30, 48_000
 
 
@@ -81,3 +83,42 @@ def decoded_times(path: Path) -> list[float]:
 def audio_seconds(path: Path) -> float:
     with av.open(str(path)) as container:
         return sum(f.samples for f in container.decode(audio=0)) / container.streams.audio[0].rate
+
+
+class ChunkEditor:
+    """A test double: inverts the picture where the mask is set, hands frames back 4 at a time."""
+
+    def __init__(self, chunk: int = 4):
+        self.chunk = chunk
+        self.stats = EditorStats()
+        self.mask = None
+        self.masks_seen = []
+        self.prompt = None
+        self.settings = None
+        self._held = []
+
+    def set_prompt(self, prompt):
+        self.prompt = prompt
+
+    def set_mask(self, mask):
+        self.mask = mask
+        self.masks_seen.append(None if mask is None else float(mask.mean()))
+
+    def configure(self, settings):
+        self.settings = settings
+
+    def reset(self):
+        self._held = []
+
+    def push(self, frame):
+        weight = 1.0 if self.mask is None else self.mask[..., None]
+        rgb = (frame.rgb * (1 - weight) + (255 - frame.rgb) * weight).astype(np.uint8)
+        self._held.append(EditedFrame(rgb, frame.rgb, frame.pts, frame.index))
+        if len(self._held) < self.chunk:
+            return []
+        out, self._held = self._held, []
+        return out
+
+    def flush(self):
+        out, self._held = self._held, []
+        return out

@@ -3,9 +3,18 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from media_clips import FPS, H, W, audio_seconds, decoded_times, write_audio_only, write_clip
+from media_clips import (
+    FPS,
+    ChunkEditor,
+    H,
+    W,
+    audio_seconds,
+    decoded_times,
+    write_audio_only,
+    write_clip,
+)
 
-from liveedit_app.contract import EditedFrame, EditorStats, EditSettings
+from liveedit_app.contract import EditSettings
 from liveedit_app.errors import Cancelled, InputError, VideoFileError
 from liveedit_app.media.exporter import (
     PRESETS,
@@ -15,45 +24,6 @@ from liveedit_app.media.exporter import (
     load_mask_png,
 )
 from liveedit_app.media.video_io import iter_frames, probe
-
-
-class ChunkEditor:
-    """A test double: inverts the picture where the mask is set, hands frames back 4 at a time."""
-
-    def __init__(self, chunk: int = 4):
-        self.chunk = chunk
-        self.stats = EditorStats()
-        self.mask = None
-        self.masks_seen = []
-        self.prompt = None
-        self.settings = None
-        self._held = []
-
-    def set_prompt(self, prompt):
-        self.prompt = prompt
-
-    def set_mask(self, mask):
-        self.mask = mask
-        self.masks_seen.append(None if mask is None else float(mask.mean()))
-
-    def configure(self, settings):
-        self.settings = settings
-
-    def reset(self):
-        self._held = []
-
-    def push(self, frame):
-        weight = 1.0 if self.mask is None else self.mask[..., None]
-        rgb = (frame.rgb * (1 - weight) + (255 - frame.rgb) * weight).astype(np.uint8)
-        self._held.append(EditedFrame(rgb, frame.rgb, frame.pts, frame.index))
-        if len(self._held) < self.chunk:
-            return []
-        out, self._held = self._held, []
-        return out
-
-    def flush(self):
-        out, self._held = self._held, []
-        return out
 
 
 def test_export_renders_every_frame_at_its_source_time_with_the_editor(tmp_path):
