@@ -1,0 +1,65 @@
+"""Training batches for stages 1-3: the encoded latent set plus prompt embeddings.
+
+The latent set is built once per run folder (`<out>/latents/train.safetensors`, by rank 0) and
+reused by every later stage. Each rank draws its own random examples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from liveedit_app.distill import distributed
+from liveedit_app.distill.config import TrainConfig
+from liveedit_app.distill.latents import LatentSet, build_latent_set
+from liveedit_app.distill.prompts import prompt_embeddings
+from liveedit_app.distill.stage0_autoencoder import load_autoencoder
+
+
+@dataclass
+class Batch:
+    source: torch.Tensor  # [B, F, C, h, w]
+    target: torch.Tensor  # [B, F, C, h, w]
+    mask: torch.Tensor  # [B, F, 1, h, w], ones for global styles
+    region: torch.Tensor  # [B] bool
+    ctx: torch.Tensor  # [B, L, text_dim]; zeros where the prompt was dropped
+    edit: torch.Tensor  # [B] long
+
+
+def latent_set_path(out: str | Path, split: str = "train") -> Path:
+    return Path(out) / "latents" / f"{split}.safetensors"
+
+
+def ensure_latent_set(cfg: TrainConfig, out: str | Path, d: distributed.Dist,
+                      split: str = "train", count: int | None = None) -> LatentSet:
+    path = latent_set_path(out, split)
+    if d.main and not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ae = load_autoencoder(cfg, out, d.device)
+        n = count if count is not None else cfg.data.clips
+        lat = build_latent_set(ae, cfg.data, count=n, split=split, device=d.device)
+        lat.save(path)
+    distributed.barrier(d)
+    return LatentSet.load(path)
+
+
+class Batches:
+    def __init__(self, cfg: TrainConfig, out: str | Path, d: distributed.Dist,
+                 generator: torch.Generator) -> None:
+        self.data = ensure_latent_set(cfg, out, d).to(d.device)
+        self.prompts = prompt_embeddings(cfg.data.text_table,
+                                         cfg.model.dit.text_len).to(d.device)
+        self.generator = generator
+        self.device = d.device
+
+    def sample(self, batch: int, cfg_dropout: float = 0.0) -> Batch:
+        idx = torch.randint(len(self.data), (batch,), generator=self.generator)
+        ex = self.data.take(idx)
+        ctx = self.prompts[ex.instruction]
+        if cfg_dropout > 0:
+            keep = torch.rand(batch, generator=self.generator) >= cfg_dropout
+            ctx = ctx * keep.to(self.device, ctx.dtype)[:, None, None]
+        return Batch(ex.source.float(), ex.target.float(), ex.mask.float(), ex.region, ctx,
+                     ex.edit)

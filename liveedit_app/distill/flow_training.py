@@ -1,0 +1,85 @@
+"""The flow-matching loop shared by stage 1 (bidirectional) and stage 2 (causal, teacher forcing).
+
+Per step: draw examples, noise the *target* latents to x_t at per-frame timesteps, predict the
+velocity from (x_t, source latents, mask, prompt) and regress it on ε − x0 (brief §7), with more
+weight inside the mask of region edits. Weights go to `<out>/<stage>/dit.safetensors` and a
+model folder `<out>/<stage>/model/` that `StreamEditor.load` opens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from liveedit_app.distill import distributed
+from liveedit_app.distill.batches import Batch, Batches
+from liveedit_app.distill.config import TrainConfig
+from liveedit_app.distill.export import export_model
+from liveedit_app.distill.flow import flow_loss, noisy
+from liveedit_app.distill.stage0_autoencoder import load_autoencoder
+from liveedit_app.distill.trainer import Run, adamw, clip_and_step, set_lr
+from liveedit_app.engine.dit import CausalDiT
+
+DIT_WEIGHTS = "dit.safetensors"
+
+# (model, batch, x_t, t) -> velocity; t [B, F]
+Forward = Callable[[torch.nn.Module, Batch, torch.Tensor, torch.Tensor], torch.Tensor]
+# (batch size, frames, generator, device) -> t [B, F]
+Timesteps = Callable[[int, int, torch.Generator, torch.device], torch.Tensor]
+
+
+def load_dit(cfg: TrainConfig, path: str | Path, device: torch.device) -> CausalDiT:
+    dit = CausalDiT(cfg.model.dit)
+    dit.load_state_dict(load_file(str(path)))
+    return dit.to(device)
+
+
+def region_weight(batch: Batch, mask_weight: float) -> torch.Tensor:
+    """[B, F, 1, h, w]: 1 everywhere, `mask_weight` inside the mask of region edits."""
+    inside = batch.mask * batch.region.to(batch.mask.dtype)[:, None, None, None, None]
+    return 1 + (mask_weight - 1) * inside
+
+
+def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forward,
+               timesteps: Timesteps, init: Path | None, description: str) -> dict:
+    r = Run(cfg, out, stage)
+    s = r.scfg
+    dit = CausalDiT(cfg.model.dit).to(r.device)
+    if init is not None:
+        dit.load_state_dict(load_file(str(init)))
+    opt = adamw(dit.parameters(), s.lr, s)
+    step, _ = r.resume({"dit": dit}, {"opt": opt})
+    model = distributed.wrap(dit, r.dist)
+    batches = Batches(cfg, out, r.dist, r.generator)
+    while step < s.steps:
+        b = batches.sample(s.batch, s.cfg_dropout)
+        bsz, frames = b.target.shape[:2]
+        t = timesteps(bsz, frames, r.generator, r.device)
+        noise = torch.randn_like(b.target)
+        x_t = noisy(b.target, noise, t)
+        set_lr(opt, s.lr, step, s.warmup)
+        with r.autocast():
+            v = forward(model, b, x_t, t)
+        loss = flow_loss(v, b.target, noise, t, region_weight(b, s.mask_weight))
+        loss.backward()
+        gnorm = clip_and_step(opt, model, s.grad_clip)
+        step += 1
+        if r.should_log(step):
+            r.log.log(step, loss=distributed.mean(loss, r.dist).item(), grad_norm=gnorm,
+                      lr=opt.param_groups[0]["lr"])
+        if r.should_save(step):
+            r.save(step, {"dit": dit}, {"opt": opt})
+    if r.dist.main:
+        save_file({k: v.detach().cpu().contiguous() for k, v in dit.state_dict().items()},
+                  str(r.folder / DIT_WEIGHTS))
+        ae = load_autoencoder(cfg, out, r.device)
+        training = {"stage": stage, "steps": step, "batch": s.batch * r.dist.world, "lr": s.lr}
+        export_model(r.folder / "model", cfg, dit, ae, training=training,
+                     description=description)
+        (r.folder / "metrics.json").write_text(json.dumps(training, indent=1))
+    r.finish()
+    return {"steps": step}

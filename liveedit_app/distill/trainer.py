@@ -1,0 +1,113 @@
+"""What every stage shares: the run folder, optimizers with warm-up, autocast, EMA, resumable
+checkpoints every N steps, logs and curves."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from liveedit_app.distill import distributed, train_state
+from liveedit_app.distill.config import StageConfig, TrainConfig
+from liveedit_app.distill.logbook import Logbook
+
+
+def adamw(params, lr: float, cfg: StageConfig, betas: tuple[float, float] | None = None
+          ) -> torch.optim.AdamW:
+    params = [p for p in params if p.requires_grad]
+    return torch.optim.AdamW(params, lr=lr, betas=betas or cfg.betas,
+                             weight_decay=cfg.weight_decay)
+
+
+def set_lr(opt: torch.optim.Optimizer, base: float, step: int, warmup: int) -> None:
+    """Linear warm-up to `base`, then constant."""
+    lr = base * min(1.0, (step + 1) / max(warmup, 1))
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
+def clip_and_step(opt: torch.optim.Optimizer, model: nn.Module, clip: float) -> float:
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return float(norm)
+
+
+class EMA(nn.Module):
+    """An exponential moving average of a model's weights (a frozen copy)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.shadow = copy.deepcopy(distributed.unwrap(model)).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, decay: float) -> None:
+        src = distributed.unwrap(model).state_dict()
+        for key, value in self.shadow.state_dict().items():
+            if value.dtype.is_floating_point:
+                value.lerp_(src[key].to(value.dtype), 1 - decay)
+            else:
+                value.copy_(src[key])
+
+
+class Run:
+    """One stage's run: its folder `<out>/<stage>/`, rank-0 logging, checkpoints, resume."""
+
+    def __init__(self, cfg: TrainConfig, out: str | Path, stage: str) -> None:
+        self.cfg = cfg
+        self.stage = stage
+        self.scfg = cfg.stage(stage)
+        self.root = Path(out)
+        self.folder = self.root / stage
+        self.dist = distributed.setup(cfg.device)
+        torch.manual_seed(cfg.seed + 1000 * self.dist.rank)
+        self.device = self.dist.device
+        self.log = Logbook(self.folder, stage, enabled=self.dist.main)
+        self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + self.dist.rank)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / "checkpoint"
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cuda" and self.cfg.precision == "bf16":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def resume(self, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer]
+               ) -> tuple[int, dict[str, Any]]:
+        """(step, extra) of the last checkpoint, restored into the given objects; (0, {}) if none.
+        Every rank reads the same files."""
+        if not train_state.exists(self.checkpoint):
+            return 0, {}
+        step, extra = train_state.load(self.checkpoint, {k: distributed.unwrap(m)
+                                                         for k, m in modules.items()}, optimizers)
+        self.generator.manual_seed(self.cfg.seed * 7919 + self.dist.rank + 104729 * step)
+        if self.dist.main:
+            print(f"[{self.stage}] resumed at step {step} from {self.checkpoint}", flush=True)
+        return step, extra
+
+    def save(self, step: int, modules: dict[str, nn.Module],
+             optimizers: dict[str, torch.optim.Optimizer], extra: dict[str, Any] | None = None
+             ) -> None:
+        if self.dist.main:
+            train_state.save(self.checkpoint, step,
+                             {k: distributed.unwrap(m) for k, m in modules.items()}, optimizers,
+                             extra)
+            self.log.plot()
+        distributed.barrier(self.dist)
+
+    def should_save(self, step: int) -> bool:
+        return step % self.scfg.save_every == 0 or step == self.scfg.steps
+
+    def should_log(self, step: int) -> bool:
+        return step % self.scfg.log_every == 0 or step == self.scfg.steps or step == 1
+
+    def finish(self) -> None:
+        if self.dist.main:
+            self.log.plot()
+        distributed.barrier(self.dist)
