@@ -90,14 +90,6 @@ class Settings:
     def set(self, key: str, value: Any) -> None:
         self.extra[key] = value
 
-    def remember_prompt(self, prompt: str) -> None:
-        """Put `prompt` at the top of the history (once), dropping the oldest past the limit."""
-        prompt = prompt.strip()
-        if not prompt:
-            return
-        history = [p for p in self.prompt_history if p != prompt]
-        self.prompt_history = [prompt, *history][:PROMPT_HISTORY_LIMIT]
-
     def _clamp(self) -> None:
         if self.preview_mode not in PREVIEW_MODES:
             self.preview_mode = "side_by_side"
@@ -112,6 +104,14 @@ class Settings:
         self.overlay_opacity = min(max(float(self.overlay_opacity), 0.0), 1.0)
         self.strength = min(max(float(self.strength), 0.0), 1.0)
         self.steps = min(max(int(self.steps), 1), 50)
+
+
+def with_prompt(history: list[str], prompt: str) -> list[str]:
+    """`history` with `prompt` on top (once), the oldest dropped past the limit."""
+    prompt = prompt.strip()
+    if not prompt:
+        return list(history)
+    return [prompt, *(p for p in history if p != prompt)][:PROMPT_HISTORY_LIMIT]
 
 
 def _same_type(value: Any, default: Any) -> bool:

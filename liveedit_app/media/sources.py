@@ -292,7 +292,11 @@ def read_image(path: Path) -> np.ndarray:
 
 class SourcePump:
     """Runs a source on a thread: every frame goes to `on_frame`; an error that ends the stream goes
-    to `on_problem` (so do the camera's interruptions); `on_end` runs when the thread finishes."""
+    to `on_problem` (so do the camera's interruptions); `on_end` runs when the thread finishes.
+
+    `pause()` holds the stream where it is: a file or the pattern goes on from the same picture on
+    `resume()` (the pacing re-anchors), a camera's pictures meanwhile are dropped by the device.
+    """
 
     def __init__(
         self,
@@ -306,6 +310,7 @@ class SourcePump:
         self._on_problem = on_problem
         self._on_end = on_end
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"source:{source.label}", daemon=True
         )
@@ -319,6 +324,12 @@ class SourcePump:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
@@ -326,6 +337,10 @@ class SourcePump:
     def _run(self) -> None:
         try:
             for frame in self.source.frames(self._stop):
+                while self._paused.is_set() and not self._stop.wait(0.05):
+                    pass
+                if self._stop.is_set():
+                    return
                 self._on_frame(frame)
         except LiveEditError as err:
             self._on_problem(err)

@@ -5,8 +5,12 @@ last one). Flow alone drifts: it is smooth across the subject's outline, so back
 behind a moving subject inherits the subject's motion and creeps into the mask, and the outline
 blurs a little with every warp. So after warping, a band around the outline is re-decided by colour:
 a colour model of "selected" against "not selected" is learned from the frame the creator painted
-on, and in the band each pixel is pushed towards the side its colour belongs to. Inside and far
-outside the band the warped mask is kept as it is.
+on, and in the band each pixel the flow gives some share of the selection is pushed towards the
+side its colour belongs to. Elsewhere the warped mask is kept as it is.
+
+Known weak spots: a selection on a still background is dragged along a little by an object that
+passes over it (flow at the object's edge), and colours shared with the neighbours let the
+outline creep outwards over time; painting again re-anchors.
 
 All of this runs on a copy of the picture scaled so its longer side is at most `max_side` pixels;
 the mask comes back at the source size.
@@ -18,6 +22,9 @@ import cv2
 import numpy as np
 
 _LEVELS = 16  # colour model: 16 levels per channel, 4096 bins
+# Colour may only re-decide pixels the flow already gives some share of the selection: otherwise a
+# selection would spread, a few pixels a frame, over every neighbour of a similar colour.
+_SUPPORT = 0.02
 _PRIOR = 1e-4  # share added to every bin so colours never seen give an undecided 0.5
 
 
@@ -55,8 +62,10 @@ class MaskTracker:
             self._p_selected = _color_model(self._prev, self._mask)
 
     def reset(self) -> None:
-        """A new stream: forget the previous picture (the selection stays where it is)."""
+        """A new stream: forget the previous picture and the colours learned on it (the selection
+        stays where it is; colours are learned again on the next picture)."""
         self._prev = None
+        self._p_selected = None
 
     def update(self, rgb: np.ndarray) -> np.ndarray | None:
         """Move the mask along with `rgb` ([H, W, 3] uint8), the next picture of the stream, and
@@ -87,7 +96,7 @@ class MaskTracker:
             return warped
         inside = (warped > 0.5).astype(np.uint8)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.band_px + 1,) * 2)
-        band = cv2.dilate(inside, kernel) > cv2.erode(inside, kernel)  # [h, w] bool
+        band = (cv2.dilate(inside, kernel) > cv2.erode(inside, kernel)) & (warped > _SUPPORT)
         p = self._p_selected[_bins(cur[band])]
         warped[band] = np.clip(warped[band] + self.color_gain * (p - 0.5), 0.0, 1.0)
         return warped
@@ -116,8 +125,8 @@ def _bins(rgb: np.ndarray) -> np.ndarray:
 def _color_model(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """[4096] float32: for each colour bin, the chance that a pixel of that colour is selected,
     with both sides weighted equally (so a small selection is not outvoted by the background)."""
-    bins = _bins(rgb).ravel()
-    selected = mask.ravel() > 0.5
+    bins = _bins(rgb)
+    selected = mask > 0.5
     n_bins = _LEVELS**3
     fg = np.bincount(bins[selected], minlength=n_bins) / max(1, selected.sum()) + _PRIOR
     bg = np.bincount(bins[~selected], minlength=n_bins) / max(1, (~selected).sum()) + _PRIOR

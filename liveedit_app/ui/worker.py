@@ -1,0 +1,248 @@
+"""The inference worker: a QThread that owns the editor and turns source frames into edited ones.
+
+Frames arrive through a `LatestMailbox` (the newest waits, older ones are dropped and counted), so a
+slow editor shows fewer, fresh pictures instead of an ever longer delay. Prompt, mask and settings
+changes are handed over under a lock and applied before the next frame is pushed, so they take
+effect on the next chunk without restarting the stream. Loading a model also happens here, off the
+GUI thread. Whatever the editor raises becomes a `problem` signal: the frame goes out unedited and
+the stream goes on.
+
+Without an editor (no model loaded) or while editing is paused, frames pass through unedited, and
+the mask tracker still runs so the painted selection keeps following the subject.
+
+Public signals (other parts connect to them):
+
+* `edited(EditedFrame)`: every frame the worker finishes, edited or passed through, in stream order,
+  pts kept. The recorder records from here.
+* `mask_followed(ndarray, generation)`: the tracked mask ([H, W] float32) for the newest frame,
+  with the generation of the painted mask it grew from (see `set_mask`).
+* `stats_changed(WorkerStats)`: about four times a second.
+* `problem(LiveEditError)`: an engine error, once per distinct message until a frame succeeds.
+* `model_ready(name, device)` / `model_failed(LiveEditError)`: the outcome of `load_model`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from liveedit_app.contract import EditedFrame, EditorProtocol, EditSettings, Frame
+from liveedit_app.errors import LiveEditError
+from liveedit_app.media.mailbox import LatestMailbox
+from liveedit_app.media.tracking import MaskTracker
+
+EditorFactory = Callable[[str, str], EditorProtocol]
+_STATS_EVERY_S = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats:
+    edit_fps: float  # frames out per second over the last couple of seconds
+    latency_ms: float  # median time from a frame's arrival to its output
+    dropped: int  # frames replaced in the mailbox before the worker took them, plus the editor's
+    device: str
+    editing: bool  # False while frames pass through unedited
+
+
+class InferenceWorker(QThread):
+    edited = Signal(object)  # contract.EditedFrame
+    mask_followed = Signal(object, int)  # [H, W] float32, generation
+    stats_changed = Signal(object)  # WorkerStats
+    problem = Signal(object)  # LiveEditError
+    model_ready = Signal(str, str)  # model name, device
+    model_failed = Signal(object)  # LiveEditError
+
+    def __init__(self, mailbox: LatestMailbox[Frame], editor_factory: EditorFactory, parent=None):
+        super().__init__(parent)
+        self.setObjectName("inference-worker")
+        self.mailbox = mailbox
+        self._factory = editor_factory
+        self._lock = threading.Lock()
+        self._pending: dict[str, object] = {}
+        self._stop = threading.Event()
+        self._tracker = MaskTracker()
+        # owned by the worker thread from here on
+        self._editor: EditorProtocol | None = None
+        self._prompt = ""
+        self._mask: np.ndarray | None = None
+        self._mask_generation = 0
+        self._settings = EditSettings()
+        self._paused = False
+        self._tracking = True
+        self._last_problem = ""
+        self._out_times: deque[float] = deque(maxlen=60)
+        self._latencies: deque[float] = deque(maxlen=30)
+        self._last_stats = 0.0
+
+    # -- called from the GUI thread; applied by the worker before its next frame ------------
+
+    def load_model(self, name: str, device: str) -> None:
+        self._post("load", (name, device))
+
+    def set_editor(self, editor: EditorProtocol | None) -> None:
+        """Use `editor` (already loaded) from the next frame; None passes frames through."""
+        self._post("editor", editor)
+
+    def set_prompt(self, prompt: str) -> None:
+        self._post("prompt", prompt)
+
+    def set_mask(self, mask: np.ndarray | None, generation: int = 0) -> None:
+        """A mask the creator painted, [H, W] float32 in [0, 1] at source size, or None.
+        `generation` comes back with every tracked mask grown from this one."""
+        self._post("mask", (None if mask is None else mask.copy(), generation))
+
+    def configure(self, settings: EditSettings) -> None:
+        self._post("settings", settings)
+
+    def set_paused(self, paused: bool) -> None:
+        self._post("paused", paused)
+
+    def set_tracking(self, on: bool) -> None:
+        self._post("tracking", on)
+
+    def reset_stream(self) -> None:
+        """A new source: empty the editor's caches and the tracker's memory of the last frame."""
+        self._post("reset", True)
+
+    def stop(self, timeout_ms: int = 10_000) -> bool:
+        """Ask the thread to finish and wait for it; False if the editor is still busy after the
+        timeout (the thread then ends after its current frame)."""
+        self._stop.set()
+        self.mailbox.close()
+        return self.wait(timeout_ms)
+
+    def _post(self, key: str, value: object) -> None:
+        with self._lock:
+            self._pending[key] = value
+
+    # -- the worker thread ------------------------------------------------------------------
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self._apply_pending()
+            frame = self.mailbox.take(timeout=0.05)
+            if frame is None:
+                continue
+            self._apply_pending()
+            arrived = time.monotonic()
+            self._follow_mask(frame)
+            for out in self._process(frame):
+                self._latencies.append(time.monotonic() - arrived)
+                self._out_times.append(time.monotonic())
+                self.edited.emit(out)
+            self._emit_stats()
+
+    def _apply_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        if "load" in pending:
+            self._load(*pending["load"])
+        if "editor" in pending:
+            self._editor = pending["editor"]
+            self._hand_everything_to_editor()
+        if pending.get("reset"):
+            self._tracker.reset()
+            self._call_editor(lambda e: e.reset())
+        if "paused" in pending:
+            self._paused = bool(pending["paused"])
+        if "tracking" in pending:
+            self._tracking = bool(pending["tracking"])
+            self._tracker.reset()  # its last frame is stale: start following from the next one
+        if "prompt" in pending:
+            self._prompt = str(pending["prompt"])
+            self._call_editor(lambda e: e.set_prompt(self._prompt))
+        if "settings" in pending:
+            self._settings = pending["settings"]
+            self._call_editor(lambda e: e.configure(self._settings))
+        if "mask" in pending:
+            self._mask, self._mask_generation = pending["mask"]
+            self._tracker.set_mask(self._mask)
+            self._call_editor(lambda e: e.set_mask(self._mask))
+
+    def _load(self, name: str, device: str) -> None:
+        self._editor = None
+        try:
+            self._editor = self._factory(name, device)
+        except LiveEditError as err:
+            self.model_failed.emit(err)
+            return
+        except Exception as err:  # a broken model must not take the window down
+            self.model_failed.emit(LiveEditError(
+                f"The model {name} could not be loaded.",
+                details=f"{err!r}\n{traceback.format_exc()}",
+            ))
+            return
+        self._hand_everything_to_editor()
+        self.model_ready.emit(name, self._editor.stats.device if self._editor else device)
+
+    def _hand_everything_to_editor(self) -> None:
+        self._call_editor(lambda e: e.configure(self._settings))
+        self._call_editor(lambda e: e.set_prompt(self._prompt))
+        self._call_editor(lambda e: e.set_mask(self._mask))
+
+    def _follow_mask(self, frame: Frame) -> None:
+        if not self._tracking:
+            return
+        followed = self._tracker.update(frame.rgb)
+        if followed is not None:
+            self._mask = followed
+            self._call_editor(lambda e: e.set_mask(followed))
+            self.mask_followed.emit(followed, self._mask_generation)
+
+    def _process(self, frame: Frame) -> list[EditedFrame]:
+        if self._editor is None or self._paused:
+            return [_unedited(frame)]
+        try:
+            outs = self._editor.push(frame)
+        except Exception as err:
+            self._report(err, "The editor failed on a frame; showing it unedited.")
+            self._call_editor(lambda e: e.reset())
+            return [_unedited(frame)]
+        self._last_problem = ""
+        return outs
+
+    def _call_editor(self, call: Callable[[EditorProtocol], object]) -> None:
+        if self._editor is None:
+            return
+        try:
+            call(self._editor)
+        except Exception as err:
+            self._report(err, "The editor refused a change.")
+
+    def _report(self, err: Exception, fallback: str) -> None:
+        if not isinstance(err, LiveEditError):
+            err = LiveEditError(fallback, details=f"{err!r}\n{traceback.format_exc()}")
+        if err.message != self._last_problem:
+            self._last_problem = err.message
+            self.problem.emit(err)
+
+    def _emit_stats(self) -> None:
+        now = time.monotonic()
+        if now - self._last_stats < _STATS_EVERY_S:
+            return
+        self._last_stats = now
+        times = [t for t in self._out_times if now - t < 2.0]
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+        latency = float(np.median(self._latencies)) * 1000 if self._latencies else 0.0
+        editor_dropped = self._editor.stats.dropped_frames if self._editor else 0
+        editing = self._editor is not None and not self._paused
+        self.stats_changed.emit(WorkerStats(
+            edit_fps=fps,
+            latency_ms=latency,
+            dropped=self.mailbox.dropped + editor_dropped,
+            device=self._editor.stats.device if self._editor else "",
+            editing=editing,
+        ))
+
+
+def _unedited(frame: Frame) -> EditedFrame:
+    return EditedFrame(rgb=frame.rgb, source=frame.rgb, pts=frame.pts, index=frame.index)
