@@ -122,7 +122,8 @@ class CachedKeys:
             self.cache.write(layer, self.slots, k, v)
             keys = self.cache.k[layer][:, :, :self.kv_len]
             vals = self.cache.v[layer][:, :, :self.kv_len]
-        out = F.scaled_dot_product_attention(q, keys, vals, attn_mask=self.key_mask)
+        mask = None if self.key_mask is None else self.key_mask[None, :]  # [1, kv_len] broadcasts
+        out = F.scaled_dot_product_attention(q, keys, vals, attn_mask=mask)
         return out.transpose(1, 2)
 
 

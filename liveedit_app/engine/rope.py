@@ -15,8 +15,9 @@ from liveedit_app.engine.config import DiTConfig
 def _angles(positions: torch.Tensor, pairs: int) -> torch.Tensor:
     """[P] positions -> [P, pairs] angles p * 10000^(-2k/(2*pairs)), float64."""
     dim = 2 * pairs
-    inv = 1.0 / torch.pow(10000.0, torch.arange(0, dim, 2, dtype=torch.float64) / dim)
-    return torch.outer(positions.to(torch.float64), inv)
+    k2 = torch.arange(0, dim, 2, dtype=torch.float64, device="cpu")
+    inv = 1.0 / torch.pow(10000.0, k2 / dim)
+    return torch.outer(positions.to("cpu", torch.float64), inv)
 
 
 class Rope3D:
@@ -25,7 +26,7 @@ class Rope3D:
     def __init__(self, cfg: DiTConfig, device: torch.device | str = "cpu") -> None:
         self.pairs = cfg.rope_pairs
         self.positions = cfg.rope_positions
-        pos = torch.arange(cfg.rope_positions)
+        pos = torch.arange(cfg.rope_positions, device="cpu")  # never meta, even in a meta context
         self.cos: list[torch.Tensor] = []
         self.sin: list[torch.Tensor] = []
         for n in self.pairs:
@@ -67,8 +68,8 @@ class Rope3D:
         """cos, sin [head_dim/2] that rotate time pairs by -delta positions (spatial pairs by 0);
         used to rebase cached keys so positions stay inside the table on endless streams."""
         ft, fh, fw = self.pairs
-        ang = _angles(torch.tensor([-float(delta)]), ft)[0]
-        zeros = torch.zeros(fh + fw, dtype=torch.float64)
+        ang = _angles(torch.tensor([-float(delta)], device="cpu"), ft)[0]
+        zeros = torch.zeros(fh + fw, dtype=torch.float64, device="cpu")
         full = torch.cat([ang, zeros])
         return full.cos().float().to(device), full.sin().float().to(device)
 

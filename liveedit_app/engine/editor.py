@@ -1,0 +1,345 @@
+"""`StreamEditor`: the streaming edit session behind the window, the CLI and the benchmark.
+
+Frames are pushed one at a time and gathered into chunks (chunk_frames latent frames times the
+autoencoder's temporal factor). A full chunk is resized to the working resolution, encoded,
+denoised by the causal DiT against its KV cache (with a mask cache), decoded, resized back to each
+frame's own size and composited with the source: pixels where the user's mask is 0 are the source
+pixels exactly, the edit fades in through an inward feather, `strength` blends it.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import deque
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from liveedit_app import paths
+from liveedit_app.contract import EditedFrame, EditorStats, EditSettings, Frame
+from liveedit_app.engine import checkpoint
+from liveedit_app.engine.components import build_autoencoder, build_text_encoder
+from liveedit_app.engine.config import ModelConfig
+from liveedit_app.engine.device import pick_device, pick_dtype
+from liveedit_app.engine.dit import CausalDiT
+from liveedit_app.engine.mask_cache import ReferenceMaskCache, StaticSkipCache
+from liveedit_app.engine.sampler import FlowSampler
+from liveedit_app.engine.stream import ChunkPlanner, StreamState, generate_chunk
+from liveedit_app.errors import InputError, ModelNotFoundError
+
+DEFAULT_MODEL = "liveedit-tiny"
+MASK_CACHES = ("static", "reference", "off")
+
+
+def find_model(name_or_path: str | Path) -> Path:
+    """A model name (user models first, then shipped ones), a folder or a model.json -> path."""
+    path = Path(name_or_path)
+    if path.suffix == ".json" or path.is_dir() or len(path.parts) > 1:
+        return checkpoint.resolve_card(path)
+    for root in (paths.user_models_dir(), paths.shipped_models_dir()):
+        if (root / str(name_or_path) / "model.json").is_file():
+            return root / str(name_or_path) / "model.json"
+    raise ModelNotFoundError(f"No installed model is called '{name_or_path}'.",
+                             details=f"looked in {paths.user_models_dir()} and "
+                                     f"{paths.shipped_models_dir()}")
+
+
+def steps_for(count: int, default: tuple[int, ...]) -> tuple[int, ...]:
+    """The model's own timesteps for its step count, else evenly spaced from 1000 down."""
+    if count < 1:
+        raise InputError("Use at least one denoising step.")
+    if count == len(default):
+        return default
+    return tuple(round(1000 * (1 - i / count)) for i in range(count))
+
+
+class StreamEditor:
+    def __init__(self, cfg: ModelConfig, dit: CausalDiT, autoencoder, text_encoder, *,
+                 device: torch.device, dtype: torch.dtype, compile: bool = False,
+                 mask_cache: str = "static") -> None:
+        self.cfg = cfg
+        self.device = device
+        self.dtype = dtype
+        self.dit = dit.to(device=device, dtype=dtype).eval()
+        self.ae = autoencoder.to(device=device, dtype=dtype).eval()
+        if device.type == "cpu":
+            self.ae = self.ae.to(memory_format=torch.channels_last)
+        self.text = text_encoder
+        if compile:
+            for blk in self.dit.blocks:
+                blk.compile(dynamic=False)
+        self.settings = EditSettings()
+        self.sampler = FlowSampler(cfg.sampler.steps, cfg.sampler.shift)
+        self.frames_per_chunk = cfg.sampler.chunk_frames * getattr(self.ae, "temporal_factor", 1)
+        self.state = StreamState.create(
+            self.dit, torch.zeros(1, cfg.dit.text_len, cfg.dit.text_dim, device=device),
+            tokens_per_frame=cfg.tokens_per_frame, window_frames=cfg.sampler.window_frames,
+            sink_frames=cfg.sampler.sink_frames)
+        self.mask_cache_mode = "off"
+        self.planner: ChunkPlanner | None = None
+        self.set_mask_cache(mask_cache)
+        self.stats = EditorStats(device=str(device))
+        self.prompt: str | None = None
+        self._mask: np.ndarray | None = None
+        self._alpha_cache: dict[tuple, np.ndarray] = {}
+        self._latent_mask_cache: dict[tuple, torch.Tensor] = {}
+        self._pending: list[tuple[Frame, float]] = []
+        self._recent: deque[tuple[int, float, float]] = deque(maxlen=16)
+        self._latencies: deque[float] = deque(maxlen=64)
+        self._generator = self._new_generator()
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, name_or_path: str | Path = DEFAULT_MODEL, device: str = "auto",
+             compile: bool = False, mask_cache: str = "static") -> StreamEditor:
+        """A model by name (user models, then shipped), folder or model.json path."""
+        folder, _card, cfg = checkpoint.read_card(find_model(name_or_path))
+        dev = pick_device(device)
+        dtype = pick_dtype(dev)
+        dit = checkpoint.load_dit(folder, cfg, device=dev, dtype=dtype)
+        ae = build_autoencoder(cfg.autoencoder, cfg.autoencoder_params, folder)
+        text = build_text_encoder(cfg.text_encoder, cfg.text_encoder_params, folder)
+        return cls(cfg, dit, ae, text, device=dev, dtype=dtype, compile=compile,
+                   mask_cache=mask_cache)
+
+    @classmethod
+    def from_config(cls, cfg: ModelConfig, seed: int = 0, device: str = "cpu",
+                    text_encoder: str | None = "hash", compile: bool = False,
+                    mask_cache: str = "static") -> StreamEditor:
+        """Random weights (tests, speed benchmarks). text_encoder None = the config's own."""
+        torch.manual_seed(seed)
+        dit = CausalDiT(cfg.dit)
+        ae = build_autoencoder(cfg.autoencoder, cfg.autoencoder_params, None)
+        kind = text_encoder or cfg.text_encoder
+        params = ({"text_dim": cfg.dit.text_dim, "text_len": cfg.dit.text_len}
+                  if kind == "hash" else cfg.text_encoder_params)
+        text = build_text_encoder(kind, params, None)
+        dev = pick_device(device)
+        return cls(cfg, dit, ae, text, device=dev, dtype=pick_dtype(dev), compile=compile,
+                   mask_cache=mask_cache)
+
+    # -- what the creator sets -------------------------------------------------------------
+
+    def set_prompt(self, prompt: str | None) -> None:
+        """A new instruction; the stream goes on. Empty = no edit (frames pass through)."""
+        text = " ".join((prompt or "").split())
+        if text == (self.prompt or ""):
+            return
+        if not text:
+            self.prompt = None
+            return
+        emb = self.text.encode(text)  # [L, text_dim]
+        ctx = emb[None].to(device=self.device, dtype=self.dtype)
+        self.state.set_context(self.dit, ctx)
+        self.prompt = text
+        if self.planner is not None:
+            self.planner.reset()  # stored residuals depend on the prompt
+
+    def set_mask(self, mask: np.ndarray | None) -> None:
+        """HxW float32 in [0, 1] at the source size, or None for a global edit."""
+        if mask is not None:
+            if not isinstance(mask, np.ndarray) or mask.ndim != 2:
+                raise InputError("The mask must be a single-channel picture.",
+                                 details=f"got {type(mask).__name__} "
+                                         f"{getattr(mask, 'shape', '')}")
+            if mask.dtype != np.float32:
+                raise InputError("The mask must hold float32 values between 0 and 1.",
+                                 details=f"got dtype {mask.dtype}")
+            if not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+                raise InputError("The mask values must lie between 0 and 1.")
+            if not mask.any():
+                mask = None
+        self._mask = None if mask is None else mask.copy()
+        self._alpha_cache.clear()
+        self._latent_mask_cache.clear()
+        if self.planner is not None:
+            self.planner.reset()
+
+    def configure(self, settings: EditSettings) -> None:
+        if not 0.0 <= settings.strength <= 1.0:
+            raise InputError("Strength must be between 0 and 1.")
+        if settings.mask_feather_px < 0:
+            raise InputError("Mask feathering cannot be negative.")
+        steps = steps_for(settings.steps, self.cfg.sampler.steps)
+        reseed = settings.seed != self.settings.seed
+        new_count = len(steps) != len(self.sampler.steps)
+        self.sampler = FlowSampler(steps, self.cfg.sampler.shift)
+        if (settings.mask_feather_px, settings.strength) != (
+                self.settings.mask_feather_px, self.settings.strength):
+            self._alpha_cache.clear()
+        self.settings = settings
+        if reseed:
+            self._generator = self._new_generator()
+        if new_count:
+            self.set_mask_cache(self.mask_cache_mode)
+
+    def set_mask_cache(self, mode: str) -> None:
+        """'static' (ours), 'reference' (brief §4) or 'off'."""
+        if mode not in MASK_CACHES:
+            raise InputError(f"Unknown mask cache '{mode}'.", details=f"use one of {MASK_CACHES}")
+        self.mask_cache_mode = mode
+        if mode == "static":
+            self.planner = StaticSkipCache(self.dit, steps=len(self.sampler.steps))
+        elif mode == "reference":
+            self.planner = ReferenceMaskCache(self.dit)
+        else:
+            self.planner = None
+
+    def set_refresh(self, on: bool) -> None:
+        """The clean t=0 pass after each chunk (better context, one more DiT pass per chunk)."""
+        self.cfg = self.cfg.with_sampler(refresh=on)
+
+    # -- the stream ------------------------------------------------------------------------
+
+    def push(self, frame: Frame) -> list[EditedFrame]:
+        _check_frame(frame)
+        self._pending.append((frame, time.perf_counter()))
+        if len(self._pending) < self.frames_per_chunk:
+            return []
+        return self._run_chunk()
+
+    def flush(self) -> list[EditedFrame]:
+        """Edit what is pending (a partial chunk is padded with its last frame)."""
+        if not self._pending:
+            return []
+        return self._run_chunk()
+
+    def reset(self) -> None:
+        """A new stream: empties the KV and mask caches and pending frames."""
+        self._pending.clear()
+        self.state.reset()
+        if self.planner is not None:
+            self.planner.reset()
+        self._generator = self._new_generator()
+        self._recent.clear()
+        self._latencies.clear()
+        self.stats = EditorStats(device=str(self.device))
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _new_generator(self) -> torch.Generator:
+        return torch.Generator(device=self.device).manual_seed(int(self.settings.seed))
+
+    def _run_chunk(self) -> list[EditedFrame]:
+        pending, self._pending = self._pending, []
+        start = time.perf_counter()
+        real = len(pending)
+        frames = [f for f, _ in pending]
+        frames += [frames[-1]] * (self.frames_per_chunk - real)
+        if self.prompt is None:
+            edited = [f.rgb for f in frames[:real]]
+            share = 0.0
+        else:
+            edited = self._edit(frames)[:real]
+            share = self.planner.share if self.planner is not None else 1.0
+        done = time.perf_counter()
+        out = []
+        for (frame, pushed), rgb in zip(pending, edited, strict=True):
+            composite = self._composite(frame.rgb, rgb) if self.prompt is not None else rgb
+            latency = done - pushed
+            self._latencies.append(latency)
+            out.append(EditedFrame(rgb=composite, source=frame.rgb, pts=frame.pts,
+                                   index=frame.index, latency_s=latency))
+        self._update_stats(real, done - start, share)
+        return out
+
+    @torch.no_grad()
+    def _edit(self, frames: list[Frame]) -> list[np.ndarray]:
+        h, w = self.cfg.resolution
+        batch = np.stack([cv2.resize(f.rgb, (w, h), interpolation=cv2.INTER_AREA)
+                          for f in frames])  # [F, H, W, 3] uint8
+        pix = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2)[None]
+        pix = pix.to(self.dtype) / 255.0  # [1, F, 3, H, W]
+        y = self.ae.encode(pix)  # [1, F', C, h, w]
+        mask = self._latent_mask(frames[0].rgb.shape[:2], y)
+        noise = torch.randn(y.shape, generator=self._generator, device=self.device,
+                            dtype=self.dtype)
+        x0 = generate_chunk(self.dit, self.sampler, self.state, noise, y, mask=mask,
+                            refresh=self.cfg.sampler.refresh,
+                            context_noise=self.cfg.sampler.context_noise,
+                            generator=self._generator, planner=self.planner)
+        out = self.ae.decode(x0)[0]  # [F, 3, H, W] in [0, 1]
+        out = (out.float() * 255.0).round().clamp(0, 255).to(torch.uint8)
+        rgb = out.permute(0, 2, 3, 1).cpu().numpy()
+        return [cv2.resize(img, (f.rgb.shape[1], f.rgb.shape[0]),
+                           interpolation=cv2.INTER_LINEAR) for img, f in zip(rgb, frames,
+                                                                              strict=True)]
+
+    def _source_mask(self, size: tuple[int, int]) -> np.ndarray | None:
+        if self._mask is None:
+            return None
+        if self._mask.shape != size:
+            warnings.warn(f"mask of size {self._mask.shape} resized to the frame's {size}",
+                          stacklevel=3)
+            self._mask = cv2.resize(self._mask, (size[1], size[0]),
+                                    interpolation=cv2.INTER_LINEAR).clip(0, 1)
+        return self._mask
+
+    def _latent_mask(self, size: tuple[int, int], y: torch.Tensor) -> torch.Tensor | None:
+        """The user mask at latent resolution [1, F, 1, h, w], None = global edit."""
+        src = self._source_mask(size)
+        if src is None or not self.cfg.dit.mask_channel:
+            return None
+        key = (size, tuple(y.shape))
+        if key not in self._latent_mask_cache:
+            lh, lw = y.shape[-2:]
+            small = cv2.resize(src, (lw, lh), interpolation=cv2.INTER_AREA)
+            m = torch.from_numpy(small).to(self.device, self.dtype)
+            self._latent_mask_cache[key] = m[None, None, None].expand(1, y.shape[1], 1, lh, lw)
+        return self._latent_mask_cache[key]
+
+    def _composite(self, source: np.ndarray, edited: np.ndarray) -> np.ndarray:
+        alpha = self._alpha(source.shape[:2])
+        if alpha is None:
+            s = self.settings.strength
+            if s >= 1.0:
+                return edited
+            mix = source.astype(np.float32) * (1 - s) + edited.astype(np.float32) * s
+            return mix.round().astype(np.uint8)
+        mix = source.astype(np.float32) + (edited.astype(np.float32) - source) * alpha
+        out = mix.round().clip(0, 255).astype(np.uint8)
+        return np.where(alpha > 0, out, source)
+
+    def _alpha(self, size: tuple[int, int]) -> np.ndarray | None:
+        """[H, W, 1] blend weight: the mask feathered inward (eroded, then blurred, then cut at
+        the mask's edge) times strength; exactly 0 wherever the mask is 0."""
+        src = self._source_mask(size)
+        if src is None:
+            return None
+        key = size
+        if key not in self._alpha_cache:
+            feather = self.settings.mask_feather_px
+            alpha = src
+            if feather > 0:
+                r = max(1, round(2 * feather))
+                kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+                alpha = cv2.GaussianBlur(cv2.erode(src, kernel), (0, 0), feather)
+                alpha = np.where(src > 0, alpha, 0.0)
+            self._alpha_cache[key] = (alpha * self.settings.strength).astype(np.float32)[..., None]
+        return self._alpha_cache[key]
+
+    def _update_stats(self, frames: int, seconds: float, share: float) -> None:
+        self._recent.append((frames, seconds, share))
+        total_frames = sum(f for f, _, _ in self._recent)
+        total_time = sum(s for _, s, _ in self._recent)
+        st = self.stats
+        st.fps = total_frames / total_time if total_time > 0 else 0.0
+        st.latency_ms = float(np.median(self._latencies)) * 1000 if self._latencies else 0.0
+        st.recompute_share = float(np.mean([s for _, _, s in self._recent]))
+        st.frames_out += frames
+        st.extra["chunk_ms"] = seconds * 1000
+
+
+def _check_frame(frame: Frame) -> None:
+    rgb = frame.rgb
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InputError("A frame must be an RGB picture.",
+                         details=f"got {type(rgb).__name__} {getattr(rgb, 'shape', '')}")
+    if rgb.dtype != np.uint8:
+        raise InputError("A frame must hold 8-bit pixels.", details=f"got dtype {rgb.dtype}")
+    if rgb.shape[0] < 8 or rgb.shape[1] < 8:
+        raise InputError("The picture is too small to edit.", details=f"shape {rgb.shape}")
