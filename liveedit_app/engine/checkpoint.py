@@ -16,6 +16,7 @@ The released LiveEdit checkpoint (brief §2) is a pickle holding {"generator", "
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def import_reference_checkpoint(path: str | Path, use_ema: bool = False,
             raw = load_file(str(path), device=map_location)
         else:
             raw = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
-    except (OSError, RuntimeError, ValueError, EOFError) as exc:
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         raise CheckpointError(f"The checkpoint {path.name} cannot be read safely.",
                               details=f"{path}: {type(exc).__name__}: {exc}") from exc
     if not isinstance(raw, dict):

@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+from engine_toys import TOY
+
+from liveedit_app import paths
+from liveedit_app.contract import EditSettings, Frame
+from liveedit_app.engine.checkpoint import save_model
+from liveedit_app.engine.config import ModelConfig, SamplerConfig
+from liveedit_app.engine.dit import CausalDiT
+from liveedit_app.engine.editor import StreamEditor
+from liveedit_app.errors import InputError, ModelNotFoundError
+
+CFG = ModelConfig(name="toy", dit=TOY, text_encoder="hash",
+                  text_encoder_params={"text_dim": 16, "text_len": 8},
+                  autoencoder_params={"latent_channels": 4, "width": 8},
+                  sampler=SamplerConfig(chunk_frames=2, window_frames=4), resolution=(64, 64))
+
+
+def _editor(**kw) -> StreamEditor:
+    ed = StreamEditor.from_config(CFG, **kw)
+    ed.set_prompt("make the jacket red")
+    return ed
+
+
+def _frames(n, h=359, w=641, seed=0):
+    rng = np.random.default_rng(seed)
+    return [Frame(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), pts=0.04 * i + 0.5, index=i)
+            for i in range(n)]
+
+
+def _mask(h=359, w=641):
+    m = np.zeros((h, w), np.float32)
+    m[h * 2 // 7:h * 5 // 7, w * 2 // 7:w * 5 // 7] = 1.0
+    return m
+
+
+def test_odd_sized_frames_come_back_at_their_size_with_pts_and_index():
+    ed = _editor()
+    out = []
+    for f in _frames(5):
+        out += ed.push(f)
+    assert len(out) == 4  # two chunks of 2
+    out += ed.flush()
+    assert [o.index for o in out] == [0, 1, 2, 3, 4]
+    assert [o.pts for o in out] == pytest.approx([0.5, 0.54, 0.58, 0.62, 0.66])
+    assert all(o.rgb.shape == (359, 641, 3) and o.rgb.dtype == np.uint8 for o in out)
+    assert all(o.latency_s >= 0 for o in out)
+    assert ed.stats.frames_out == 5
+
+
+def test_pixels_outside_the_mask_equal_the_source_exactly():
+    ed = _editor()
+    mask = _mask()
+    ed.set_mask(mask)
+    out = []
+    for f in _frames(4):
+        out += ed.push(f)
+    for o in out:
+        assert np.array_equal(o.rgb[mask == 0], o.source[mask == 0])
+        assert (o.rgb[mask == 1] != o.source[mask == 1]).mean() > 0.5
+
+
+def test_strength_zero_returns_the_source():
+    ed = _editor()
+    ed.configure(EditSettings(strength=0.0))
+    out = ed.push(_frames(2)[0]) + ed.push(_frames(2)[1])
+    assert all(np.array_equal(o.rgb, o.source) for o in out)
+
+
+def test_an_empty_prompt_means_no_edit():
+    ed = _editor()
+    ed.set_prompt("   ")
+    frames = _frames(2)
+    out = ed.push(frames[0]) + ed.push(frames[1])
+    assert all(np.array_equal(o.rgb, f.rgb) for o, f in zip(out, frames, strict=True))
+
+
+def test_a_mask_of_another_size_is_resized_with_a_warning():
+    ed = _editor()
+    ed.set_mask(_mask(100, 200))
+    with pytest.warns(UserWarning, match="resized"):
+        out = ed.push(_frames(2)[0]) + ed.push(_frames(2)[1])
+    assert out[0].rgb.shape == (359, 641, 3)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32),
+                                 np.full((4, 4), 2.0, np.float32)])
+def test_an_unusable_mask_is_an_input_error(bad):
+    with pytest.raises(InputError):
+        _editor().set_mask(bad)
+
+
+def test_a_non_rgb_frame_is_an_input_error():
+    with pytest.raises(InputError):
+        _editor().push(Frame(np.zeros((32, 32), np.uint8), 0.0, 0))
+
+
+def test_reset_starts_a_new_stream_with_the_same_output():
+    ed = _editor()
+    frames = _frames(4, 64, 64)
+    first = [o.rgb for f in frames for o in ed.push(f)]
+    ed.reset()
+    assert ed.state.frame == 0
+    second = [o.rgb for f in frames for o in ed.push(f)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+@pytest.mark.parametrize("mode", ["static", "reference", "off"])
+def test_every_mask_cache_mode_streams(mode):
+    ed = _editor(mask_cache=mode)
+    ed.set_mask(_mask(64, 64))
+    out = [o for f in _frames(6, 64, 64) for o in ed.push(f)]
+    assert len(out) == 6
+    assert 0 < ed.stats.recompute_share <= 1
+
+
+def test_load_finds_a_model_by_name_in_the_user_models_folder():
+    save_model(paths.user_models_dir() / "toy", CFG, CausalDiT(CFG.dit))
+    ed = StreamEditor.load("toy", device="cpu")
+    assert ed.cfg == CFG
+    with pytest.raises(ModelNotFoundError):
+        StreamEditor.load("no-such-model")
