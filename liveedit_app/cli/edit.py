@@ -16,6 +16,7 @@ from liveedit_app.media.exporter import (
     ExportRequest,
     check_request,
     export_clip,
+    format_clock,
     load_mask_png,
 )
 from liveedit_app.media.video_io import probe
@@ -105,14 +106,8 @@ def load_editor(model: str, device: str):
 
 
 def _print_progress(p: ExportProgress) -> None:
-    eta = "--:--" if p.eta_s is None else _clock(p.eta_s)
+    eta = "--:--" if p.eta_s is None else format_clock(p.eta_s)
     line = (
         f"\rframe {p.frames_done}/{p.frames_total}  {p.fraction:4.0%}  {p.fps:5.2f} fps  ETA {eta} "
     )
     print(line, end="", file=sys.stderr, flush=True)
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

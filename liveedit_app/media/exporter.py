@@ -109,6 +109,13 @@ class ExportResult:
     elapsed_s: float
 
 
+def format_clock(seconds: float) -> str:
+    """1:05 or 1:02:05, for ETAs and durations."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def load_mask_png(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """A mask image as [H, W] float32 in [0, 1] (white = edit): its alpha channel when it has a
     real one, else its brightness; resized to `size` (width, height) if given."""
