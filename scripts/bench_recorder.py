@@ -7,7 +7,9 @@
    Goal (issue 5): >= 1.5x real time at 1080p30 with the shipped preset.
 2. Container: the same 60 frames + AAC written as fragmented MP4 and as crash-safe MKV; frames
    that decode and the largest timestamp error. This is why takes are written as MKV.
-3. Long take: `--minutes` of 640x360 frames at 30 fps (plus 10 ms microphone chunks) through
+3. Crash: a child process records 640x360 at 30 fps (with and without a microphone track) and is
+   killed with SIGKILL after ~5 s; frames sent vs frames that decode from the part file.
+4. Long take: `--minutes` of 640x360 frames at 30 fps (plus 10 ms microphone chunks) through
    `Recorder.submit` in real time while the engine runs on another thread (the real
    `StreamEditor` when a model is installed, else a torch matmul load as a stand-in). Goal: 0
    dropped frames. `--minutes 0` skips it; its last result is kept in the JSON.
@@ -17,7 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -101,6 +107,61 @@ def container_check() -> list[dict]:
             }
         )
     return results
+
+
+_CHILD = """
+import sys, time
+import numpy as np
+from pathlib import Path
+from liveedit_app.contract import EditedFrame
+from liveedit_app.media.recorder import Recorder, RecorderConfig
+from liveedit_app.media.sources import TestPatternSource
+audio = sys.argv[2] != "none"
+rec = Recorder(RecorderConfig(folder=Path(sys.argv[1]), audio=audio))
+print(rec.start(), flush=True)
+pictures = [TestPatternSource(640, 360).render(i) for i in range(30)]
+start = time.monotonic()
+for i in range(100000):
+    rec.submit(EditedFrame(pictures[i % 30], pictures[i % 30], i / 30, i, latency_s=0.1))
+    if sys.argv[2] == "mic":
+        rec.submit_audio(np.zeros((1600, 1), np.int16), time.monotonic())
+    print(i, flush=True)
+    time.sleep(max(0.0, start + (i + 1) / 30 - time.monotonic()))
+"""
+
+
+def crash_survival(seconds: float = 5.0) -> list[dict]:
+    from liveedit_app.media.recovery import part_path
+
+    rows = []
+    for audio in ("none", "mic", "silent-mic"):
+        with tempfile.TemporaryDirectory() as folder:
+            env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+            child = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, folder, audio],
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            final = Path(child.stdout.readline().strip())
+            sent = 0
+            for line in child.stdout:
+                sent = int(line) + 1
+                if sent >= seconds * 30:
+                    break
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            with av.open(str(part_path(final))) as container:
+                decoded = sum(1 for _ in container.decode(video=0))
+        rows.append(
+            {
+                "audio_track": audio,
+                "frames_sent": sent,
+                "frames_decoded_after_kill_9": decoded,
+                "lost_s": round((sent - decoded) / 30, 3),
+            }
+        )
+    return rows
 
 
 def engine_load(stop: threading.Event) -> str:
@@ -189,6 +250,9 @@ def main() -> None:
         print(json.dumps(row))
     report["container"] = container_check()
     for row in report["container"]:
+        print(json.dumps(row))
+    report["crash"] = crash_survival()
+    for row in report["crash"]:
         print(json.dumps(row))
     if args.minutes > 0:
         report["long_take"] = long_take(args.minutes)

@@ -38,15 +38,16 @@ from liveedit_app.media.disk import DiskGuard, describe_size, free_bytes
 
 # Matroska counts in milliseconds; pts are kept at that precision.
 TIME_BASE = Fraction(1, 1000)
-# One block per cluster, every packet flushed to the OS at once: 145 of 146 frames survive kill -9.
+# One block per cluster, every packet flushed to the OS at once: 148 of 150 frames survive kill -9
+# (146 with a microphone track; benchmarks/recorder.json "crash").
 # A fragmented MP4 survives as well, but with an AAC track its first frames come out mistimed
 # (measured: frame 1 lost, the rest shifted by the AAC priming), so takes are written as MKV and
 # remuxed to MP4 at the end (docs/recording.md).
 _CRASH_SAFE_MKV = {
     "cluster_size_limit": "1",
     "flush_packets": "1",
-    # without sound arriving the muxer would otherwise hold video back for up to 10 s
-    "max_interleave_delta": "500000",
+    # a silent microphone track would otherwise hold video back in the muxer for up to 10 s
+    "max_interleave_delta": "200000",
 }
 # Hardware H.264 encoders PyAV may have, with settings that emit each frame at once (no B-frames,
 # no lookahead): a frame held inside the encoder is a frame lost in a crash.

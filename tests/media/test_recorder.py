@@ -176,3 +176,21 @@ def test_a_full_queue_counts_dropped_frames(tmp_path):
     result = rec.stop()
     assert result.dropped_frames == 200 - taken > 0
     assert result.frames == taken
+
+
+def test_a_hardware_encoder_is_used_only_when_it_actually_opens(monkeypatch):
+    from liveedit_app.media import recorder as rec_module
+
+    monkeypatch.setattr(rec_module.av, "codecs_available", {"libx264", "h264_nvenc", "h264_qsv"})
+    monkeypatch.setattr(rec_module, "_encoder_opens", lambda name, w, h: name == "h264_qsv")
+    assert rec_module.pick_h264_encoder(640, 480) == "h264_qsv"
+    assert rec_module.pick_h264_encoder(640, 480, prefer_hardware=False) == "libx264"
+    monkeypatch.setattr(rec_module, "_encoder_opens", lambda name, w, h: False)
+    assert rec_module.pick_h264_encoder(640, 480) == "libx264"
+
+
+def test_an_encoder_that_cannot_open_is_rejected_by_the_probe():
+    from liveedit_app.media.recorder import _encoder_opens
+
+    assert _encoder_opens("libx264", 160, 120)
+    assert not _encoder_opens("no_such_encoder", 160, 120)
