@@ -53,6 +53,7 @@ class Batches:
                                          cfg.model.dit.text_len).to(d.device)
         self.generator = generator
         self.device = d.device
+        self.chunk_frames = cfg.model.sampler.chunk_frames
 
     def sample(self, batch: int, cfg_dropout: float = 0.0) -> Batch:
         idx = torch.randint(len(self.data), (batch,), generator=self.generator)
@@ -61,5 +62,23 @@ class Batches:
         if cfg_dropout > 0:
             keep = torch.rand(batch, generator=self.generator) >= cfg_dropout
             ctx = ctx * keep.to(self.device, ctx.dtype)[:, None, None]
-        return Batch(ex.source.float(), ex.target.float(), ex.mask.float(), ex.region, ctx,
-                     ex.edit)
+        grow = int(torch.randint(2, (1,), generator=self.generator))
+        mask = chunk_mask(ex.mask.float(), self.chunk_frames, grow)
+        return Batch(ex.source.float(), ex.target.float(), mask, ex.region, ctx, ex.edit)
+
+
+def chunk_mask(mask: torch.Tensor, chunk_frames: int, grow: int = 0) -> torch.Tensor:
+    """The mask a streaming editor is given: one mask per chunk (the union of the object's
+    masks over the chunk's frames, as a user's brush or a tracker provides), grown by `grow`
+    latent pixels. [B, F, 1, h, w] -> same shape. The edit target still covers only the object,
+    so the model learns to find it inside a rough mask."""
+    b, f = mask.shape[:2]
+    pad = -f % chunk_frames
+    m = torch.cat([mask, mask[:, -1:].expand(-1, pad, -1, -1, -1)], 1) if pad else mask
+    m = m.unflatten(1, (-1, chunk_frames)).amax(dim=2, keepdim=True)
+    m = m.expand(-1, -1, chunk_frames, -1, -1, -1).flatten(1, 2)[:, :f]
+    if grow:
+        k = 2 * grow + 1
+        m = torch.nn.functional.max_pool2d(m.flatten(0, 1), k, stride=1, padding=grow)
+        m = m.unflatten(0, (b, f))
+    return m

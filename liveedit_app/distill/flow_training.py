@@ -21,7 +21,7 @@ from liveedit_app.distill.config import TrainConfig
 from liveedit_app.distill.export import export_model
 from liveedit_app.distill.flow import flow_loss, noisy
 from liveedit_app.distill.stage0_autoencoder import load_autoencoder
-from liveedit_app.distill.trainer import Run, adamw, clip_and_step, set_lr
+from liveedit_app.distill.trainer import Meter, Run, adamw, clip_and_step, set_lr
 from liveedit_app.engine.dit import CausalDiT
 
 DIT_WEIGHTS = "dit.safetensors"
@@ -55,6 +55,7 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
     step, _ = r.resume({"dit": dit}, {"opt": opt})
     model = distributed.wrap(dit, r.dist)
     batches = Batches(cfg, out, r.dist, r.generator)
+    meter = Meter()
     while step < s.steps:
         b = batches.sample(s.batch, s.cfg_dropout)
         bsz, frames = b.target.shape[:2]
@@ -66,11 +67,10 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
             v = forward(model, b, x_t, t)
         loss = flow_loss(v, b.target, noise, t, region_weight(b, s.mask_weight))
         loss.backward()
-        gnorm = clip_and_step(opt, model, s.grad_clip)
+        meter.add(loss=loss, grad_norm=clip_and_step(opt, model, s.grad_clip))
         step += 1
         if r.should_log(step):
-            r.log.log(step, loss=distributed.mean(loss, r.dist).item(), grad_norm=gnorm,
-                      lr=opt.param_groups[0]["lr"])
+            r.log.log(step, **meter.flush(r.dist), lr=opt.param_groups[0]["lr"])
         if r.should_save(step):
             r.save(step, {"dit": dit}, {"opt": opt})
     if r.dist.main:

@@ -19,7 +19,7 @@ from torch import nn
 from liveedit_app.distill import distributed
 from liveedit_app.distill.config import TrainConfig
 from liveedit_app.distill.data.pool import generate_pool
-from liveedit_app.distill.trainer import Run, adamw, clip_and_step, set_lr
+from liveedit_app.distill.trainer import Meter, Run, adamw, clip_and_step, set_lr
 from liveedit_app.engine.autoencoder import LiveEditAE
 
 WEIGHTS = "autoencoder.safetensors"
@@ -84,6 +84,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     frames = _frames(cfg, per_rank, "train", start=r.dist.rank * per_rank)  # this rank's shard
     if r.dist.main:
         print(f"[ae] {len(frames)} training frames", flush=True)
+    meter = Meter()
     while step < s.steps:
         idx = torch.randint(len(frames), (s.batch,), generator=r.generator)
         x = frames[idx].to(r.device).float() / 255
@@ -98,10 +99,11 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         loss = l1 + mse + reg
         loss.backward()
         clip_and_step(opt, model, s.grad_clip)
+        meter.add(loss=loss, mse=mse)
         step += 1
         if r.should_log(step):
-            r.log.log(step, loss=distributed.mean(loss, r.dist).item(),
-                      psnr=10 * math.log10(1 / max(distributed.mean(mse, r.dist).item(), 1e-10)))
+            means = meter.flush(r.dist)
+            r.log.log(step, loss=means["loss"], psnr=10 * math.log10(1 / max(means["mse"], 1e-10)))
         if r.should_save(step):
             r.save(step, {"autoencoder": ae}, {"opt": opt})
 

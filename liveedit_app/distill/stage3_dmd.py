@@ -28,7 +28,7 @@ from liveedit_app.distill.export import export_model
 from liveedit_app.distill.flow import flow_loss, noisy, sample_timesteps
 from liveedit_app.distill.flow_training import DIT_WEIGHTS, load_dit, region_weight
 from liveedit_app.distill.stage0_autoencoder import load_autoencoder
-from liveedit_app.distill.trainer import EMA, Run, adamw, clip_and_step, set_lr
+from liveedit_app.distill.trainer import EMA, Meter, Run, adamw, clip_and_step, set_lr
 from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.engine.sampler import FlowSampler
 from liveedit_app.engine.stream import StreamState, generate_chunk
@@ -65,15 +65,14 @@ def _crop(batch: Batch, frames: int) -> Batch:
                  batch.region, batch.ctx, batch.edit)
 
 
-def guided_x0(real: CausalDiT, batch: Batch, x_t: torch.Tensor, t: torch.Tensor,
-              guidance: float) -> torch.Tensor:
-    """The real score's x0 with classifier-free guidance (zeros = the empty prompt)."""
-    both = real(torch.cat([x_t, x_t]), torch.cat([batch.source, batch.source]), torch.cat([t, t]),
-                torch.cat([batch.ctx, torch.zeros_like(batch.ctx)]),
-                mask=torch.cat([batch.mask, batch.mask]), attn="full")
+def guided_velocity(model: CausalDiT, batch: Batch, x_t: torch.Tensor, t: torch.Tensor,
+                    guidance: float) -> torch.Tensor:
+    """Bidirectional velocity with classifier-free guidance (zeros = the empty prompt)."""
+    both = model(torch.cat([x_t, x_t]), torch.cat([batch.source, batch.source]),
+                 torch.cat([t, t]), torch.cat([batch.ctx, torch.zeros_like(batch.ctx)]),
+                 mask=torch.cat([batch.mask, batch.mask]), attn="full")
     cond, uncond = both.float().chunk(2)
-    v = uncond + guidance * (cond - uncond)
-    return x_t - (t / 1000)[:, :, None, None, None] * v
+    return uncond + guidance * (cond - uncond)
 
 
 def run(cfg: TrainConfig, out: str | Path) -> dict:
@@ -93,7 +92,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     frames = min(cfg.data.latent_frames, s.rollout_chunks * cfg.model.sampler.chunk_frames)
     batches = Batches(cfg, out, r.dist, r.generator)
     n_steps = len(sampler.steps)
-    last_gen = {}
+    meter = Meter()
     while step < s.steps:
         gen_step = step % s.generator_every == 0
         b = _crop(batches.sample(s.batch), frames)
@@ -109,7 +108,8 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
                                  *DMD_T_RANGE).expand(bsz, frames)
             x_t = noisy(x0.detach(), torch.randn_like(x0), t)
             with torch.no_grad(), r.autocast():
-                x0_real = guided_x0(real, b, x_t, t, s.guidance)
+                v_real = guided_velocity(real, b, x_t, t, s.guidance)
+                x0_real = x_t - (t / 1000)[:, :, None, None, None] * v_real
                 v_fake = fake(x_t, b.source, t, b.ctx, mask=b.mask, attn="full").float()
             x0_fake = x_t - (t / 1000)[:, :, None, None, None] * v_fake
             scale = (x0.detach() - x0_real).abs().mean(dim=(1, 2, 3, 4), keepdim=True)
@@ -120,7 +120,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
                 w = region_weight(b, s.mask_weight)
                 loss_reg = ((x0 - b.target) ** 2 * w).mean()
                 loss_g = loss_g + s.regression * loss_reg
-                last_gen["loss_regression"] = distributed.mean(loss_reg, r.dist).item()
+                meter.add(loss_regression=loss_reg)
             loss_g.backward()
             distributed.average_grads(gen, r.dist)
             clip_and_step(opt_g, gen, s.grad_clip)
@@ -129,9 +129,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
                 ema.update(gen, s.ema)
             else:
                 ema.update(gen, 0.0)
-            last_gen["loss_dmd"] = distributed.mean(loss_dmd, r.dist).item()
-            last_gen["target_mse"] = distributed.mean(F.mse_loss(x0.detach(), b.target),
-                                                      r.dist).item()
+            meter.add(loss_dmd=loss_dmd, target_mse=F.mse_loss(x0.detach(), b.target))
 
         set_lr(opt_c, s.lr_critic, step, s.warmup)
         xg = x0.detach()
@@ -143,9 +141,10 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         loss_c = flow_loss(v, xg, noise2, t2)
         loss_c.backward()
         clip_and_step(opt_c, critic, s.grad_clip)
+        meter.add(loss_critic=loss_c)
         step += 1
         if r.should_log(step):
-            r.log.log(step, loss_critic=distributed.mean(loss_c, r.dist).item(), **last_gen)
+            r.log.log(step, **meter.flush(r.dist))
         if r.should_save(step):
             r.save(step, modules, {"opt_g": opt_g, "opt_c": opt_c})
 

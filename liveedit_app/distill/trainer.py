@@ -111,3 +111,23 @@ class Run:
         if self.dist.main:
             self.log.plot()
         distributed.barrier(self.dist)
+
+
+class Meter:
+    """Means of logged values over the steps since the last log line (and over ranks)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, **values: torch.Tensor | float) -> None:
+        for key, value in values.items():
+            value = value.detach().float() if torch.is_tensor(value) else torch.tensor(value)
+            self.sums[key] = self.sums.get(key, 0) + value
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def flush(self, d: distributed.Dist) -> dict[str, float]:
+        out = {k: distributed.mean(s / self.counts[k], d).item() for k, s in self.sums.items()}
+        self.sums.clear()
+        self.counts.clear()
+        return out

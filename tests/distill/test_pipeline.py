@@ -1,0 +1,108 @@
+"""The whole distillation pipeline at toy size on the CPU: every stage trains, its loss falls,
+it resumes, and what it writes loads into StreamEditor."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from liveedit_app.cli import main
+from liveedit_app.contract import Frame
+from liveedit_app.distill.data.phrasings import all_instructions
+from liveedit_app.engine.text import save_prompt_table
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _prompt_table(path: Path) -> None:
+    """Random but fixed embeddings for every phrasing (the real encoder is slow to run 780x)."""
+    gen = torch.Generator().manual_seed(0)
+    table = {}
+    for i, p in enumerate(all_instructions()):
+        e = torch.randn(32, 384, generator=gen)
+        e[4 + i % 8:] = 0
+        table[p] = e
+    save_prompt_table(path, table)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy")
+    _prompt_table(root / "prompts.safetensors")
+    text = (REPO / "configs" / "toy.toml").read_text()
+    text = text.replace('text_table = ".scratch/prompts.safetensors"',
+                        f'text_table = "{root / "prompts.safetensors"}"')
+    cfg = root / "toy.toml"
+    cfg.write_text(text)
+    out = root / "run"
+    torch.manual_seed(0)
+    for stage in ("ae", "stage1", "stage2", "stage3", "eval"):
+        assert main(["train", stage, "--config", str(cfg), "--out", str(out),
+                     "--device", "cpu"]) == 0
+    return {"cfg": cfg, "out": out}
+
+
+def _losses(out: Path, stage: str, key: str) -> list[float]:
+    rows = [json.loads(line) for line in (out / stage / f"{stage}.jsonl").read_text().splitlines()]
+    return [r[key] for r in rows if key in r]
+
+
+@pytest.mark.parametrize(("stage", "key"), [("ae", "loss"), ("stage1", "loss"),
+                                            ("stage2", "loss"), ("stage3", "loss_critic")])
+def test_every_stage_loss_falls(run, stage, key):
+    losses = _losses(run["out"], stage, key)
+    assert len(losses) >= 4
+    first, last = np.mean(losses[:2]), np.mean(losses[-2:])
+    assert last < first
+
+
+def test_stages_write_curves_checkpoints_and_model_folders(run):
+    out = run["out"]
+    for stage in ("ae", "stage1", "stage2", "stage3"):
+        assert (out / stage / f"{stage}.png").stat().st_size > 1000
+        assert (out / stage / "checkpoint" / "state.json").is_file()
+    for stage in ("stage1", "stage2", "stage3"):
+        card = json.loads((out / stage / "model" / "model.json").read_text())
+        assert set(card["files"]) == {"dit.safetensors", "autoencoder.safetensors"}
+        assert card["training"]["data"]["global_styles"]
+
+
+@pytest.mark.parametrize("stage", ["stage1", "stage2", "stage3"])
+def test_stage_output_loads_into_stream_editor_and_edits_frames(run, stage):
+    from liveedit_app.engine.editor import StreamEditor
+
+    editor = StreamEditor.load(run["out"] / stage / "model", device="cpu")
+    editor.set_prompt("turn it into a pencil sketch")
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(5):
+        rgb = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+        frames += editor.push(Frame(rgb=rgb, pts=i / 10, index=i))
+    frames += editor.flush()
+    assert [f.index for f in frames] == list(range(5))
+    assert frames[0].rgb.shape == (48, 64, 3)
+
+
+def test_a_finished_stage_resumes_from_its_checkpoint_and_trains_on(run, tmp_path):
+    cfg = run["cfg"].read_text().replace("[stage2]\nsteps = 20", "[stage2]\nsteps = 24")
+    path = tmp_path / "more.toml"
+    path.write_text(cfg)
+    assert main(["train", "stage2", "--config", str(path), "--out", str(run["out"]),
+                 "--device", "cpu"]) == 0
+    state = json.loads((run["out"] / "stage2" / "checkpoint" / "state.json").read_text())
+    assert state["step"] == 24
+    steps = [json.loads(line)["step"]
+             for line in (run["out"] / "stage2" / "stage2.jsonl").read_text().splitlines()]
+    assert steps[-1] == 24 and steps.count(20) == 1  # went on from 20, did not start over
+
+
+def test_eval_reports_the_card_numbers(run):
+    m = json.loads((run["out"] / "eval" / "metrics.json").read_text())
+    for key in ("correct", "psnr_region_db", "outside_equal", "flicker_ratio",
+                "teacher_psnr_region_db", "student_minus_teacher_db", "app_correct"):
+        assert key in m
+    assert m["examples"] == 4
+    if m["outside_equal"] is not None:
+        assert m["outside_equal"] == 1.0
