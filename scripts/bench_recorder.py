@@ -165,32 +165,41 @@ def crash_survival(seconds: float = 5.0) -> list[dict]:
 
 
 def engine_load(stop: threading.Event) -> str:
-    """Runs the engine (or a stand-in) until `stop`; returns what ran."""
+    """Runs the engine on another thread until `stop`; returns what ran. The shipped model when it
+    is installed, else the same architecture with random weights (the same amount of work)."""
+    import dataclasses
+
+    import torch
+
+    from liveedit_app.engine.config import model_config
+    from liveedit_app.engine.editor import StreamEditor
+    from liveedit_app.errors import ModelNotFoundError
+
+    torch.set_num_threads(2)
     try:
-        from liveedit_app.engine.editor import StreamEditor
-
         editor = StreamEditor.load("liveedit-tiny", device="cpu")
-        editor.set_prompt("make it snow")
-        pattern = TestPatternSource(256, 256)
-
-        def run() -> None:
-            i = 0
-            while not stop.is_set():
-                editor.push(Frame(rgb=pattern.render(i % 60), pts=i / 30, index=i))
-                i += 1
-
         label = "StreamEditor liveedit-tiny (cpu)"
-    except Exception as err:  # no engine or no model yet: keep the CPU as busy as it would be
-        import torch
+    except ModelNotFoundError:
+        cfg = model_config("tiny")
+        cfg = dataclasses.replace(
+            cfg,
+            text_encoder="hash",
+            text_encoder_params={"text_dim": cfg.dit.text_dim, "text_len": cfg.dit.text_len},
+        )
+        editor = StreamEditor.from_config(cfg)
+        label = "StreamEditor tiny config, random weights (cpu)"
+    editor.set_prompt("make it snow")
+    pattern = TestPatternSource(256, 256)
+    pictures = [pattern.render(i) for i in range(30)]
+    pushed = {"frames": 0}
 
-        torch.set_num_threads(2)
-        a = torch.randn(512, 512)
+    def run() -> None:
+        i = 0
+        while not stop.is_set():
+            editor.push(Frame(rgb=pictures[i % 30], pts=i / 30, index=i))
+            i += 1
+        pushed["frames"] = i
 
-        def run() -> None:
-            while not stop.is_set():
-                a @ a
-
-        label = f"torch matmul stand-in ({type(err).__name__}: {err})"[:200]
     threading.Thread(target=run, daemon=True).start()
     return label
 
