@@ -80,6 +80,7 @@ class TestPatternSource(FrameSource):
     pattern a clip with a known true mask for the mask tracker's tests and benchmark.
     """
 
+    __test__ = False  # not a pytest class, despite the name
     label = "Test pattern"
 
     def __init__(self, width: int = 640, height: int = 360, fps: float = 30.0, seed: int = 7):

@@ -18,6 +18,8 @@ the mask comes back at the source size.
 
 from __future__ import annotations
 
+from collections import deque
+
 import cv2
 import numpy as np
 
@@ -26,6 +28,9 @@ _LEVELS = 16  # colour model: 16 levels per channel, 4096 bins
 # selection would spread, a few pixels a frame, over every neighbour of a similar colour.
 _SUPPORT = 0.02
 _PRIOR = 1e-4  # share added to every bin so colours never seen give an undecided 0.5
+# Recent pictures kept so a mask painted on a picture the worker has already moved past (the
+# window shows frames a little late) is anchored where it was painted and then caught up.
+_HISTORY = 16
 
 
 class MaskTracker:
@@ -40,7 +45,8 @@ class MaskTracker:
         self.band_px = band_px  # half width of the re-decided band around the outline (scaled px)
         self.color_gain = color_gain  # how hard colour evidence moves a band pixel
         self._dis = cv2.DISOpticalFlow.create(preset)
-        self._prev: np.ndarray | None = None  # [h, w, 3] uint8, last frame seen, scaled
+        self._recent: deque[tuple[int | None, np.ndarray]] = deque(maxlen=_HISTORY)  # (index,
+        # [h, w, 3] uint8 scaled picture), oldest first; the last one is the last frame seen
         self._mask: np.ndarray | None = None  # [h, w] float32 in [0, 1], for that frame
         self._p_selected: np.ndarray | None = None  # [4096] float32, P(selected | colour bin)
         self._size = (0, 0)  # (H, W) of the source
@@ -50,29 +56,40 @@ class MaskTracker:
         """[H, W] float32 in [0, 1] for the last frame seen, or None when nothing is painted."""
         return None if self._mask is None else self._full_size(self._mask)
 
-    def set_mask(self, mask: np.ndarray | None) -> None:
-        """Anchor `mask` ([H, W] float32 in [0, 1], source size) to the last frame seen and learn
-        the colours of what it selects."""
+    def set_mask(self, mask: np.ndarray | None, index: int | None = None) -> None:
+        """Anchor `mask` ([H, W] float32 in [0, 1], source size) to the picture with frame `index`
+        (default: the last one seen), learn the colours of what it selects, and carry it on to the
+        last frame seen."""
         if mask is None:
             self._mask = self._p_selected = None
             return
         self._size = mask.shape[:2]
         self._mask = self._scaled(np.asarray(mask, np.float32))
-        if self._prev is not None and self._prev.shape[:2] == self._mask.shape:
-            self._p_selected = _color_model(self._prev, self._mask)
+        self._p_selected = None
+        pictures = [small for _, small in self._recent]
+        indices = [i for i, _ in self._recent]
+        start = len(pictures) - 1
+        if index is not None and index in indices:
+            start = indices.index(index)
+        if start < 0 or pictures[start].shape[:2] != self._mask.shape:
+            return
+        self._p_selected = _color_model(pictures[start], self._mask)
+        for prev, cur in zip(pictures[start:], pictures[start + 1 :], strict=False):
+            self._mask = self._follow(prev, cur)
 
     def reset(self) -> None:
-        """A new stream: forget the previous picture and the colours learned on it (the selection
-        stays where it is; colours are learned again on the next picture)."""
-        self._prev = None
+        """A new stream: forget the previous pictures and the colours learned on them (the
+        selection stays where it is; colours are learned again on the next picture)."""
+        self._recent.clear()
         self._p_selected = None
 
-    def update(self, rgb: np.ndarray) -> np.ndarray | None:
-        """Move the mask along with `rgb` ([H, W, 3] uint8), the next picture of the stream, and
-        return it for this picture (source size), or None when nothing is painted."""
+    def update(self, rgb: np.ndarray, index: int | None = None) -> np.ndarray | None:
+        """Move the mask along with `rgb` ([H, W, 3] uint8), the next picture of the stream (frame
+        `index`), and return it for this picture (source size), or None when nothing is painted."""
         self._size = rgb.shape[:2]
         small = self._scaled(rgb)
-        prev, self._prev = self._prev, small
+        prev = self._recent[-1][1] if self._recent else None
+        self._recent.append((index, small))
         if self._mask is None:
             return None
         if self._mask.shape != small.shape[:2]:

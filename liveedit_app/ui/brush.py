@@ -12,12 +12,13 @@ import numpy as np
 def coverage(distance: np.ndarray, radius: float, hardness: float) -> np.ndarray:
     """How much a pixel at `distance` from the brush centre is painted, in [0, 1].
 
-    Full inside `hardness * radius`, then a smooth fall to zero at `radius` (hardness 1 keeps a
-    one-pixel anti-aliased edge).
+    Full inside `hardness * radius`, then a smooth fall to zero at `radius`; a fall shorter than a
+    pixel becomes a one-pixel anti-aliased edge centred on `radius`.
     """
-    inner = radius * min(max(hardness, 0.0), 1.0)
-    ramp = max(radius - inner, 1.0)
-    t = np.clip((radius - distance) / ramp, 0.0, 1.0)
+    inner, outer = radius * min(max(hardness, 0.0), 1.0), radius
+    if outer - inner < 1.0:
+        inner, outer = radius - 0.5, radius + 0.5
+    t = np.clip((outer - distance) / (outer - inner), 0.0, 1.0)
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # smoothstep
 
 

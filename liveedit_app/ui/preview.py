@@ -71,7 +71,7 @@ class PreviewWidget(QWidget):
         if self.view.mode != "source":
             self.update()
 
-    def _on_mask(self, _by_user: bool) -> None:
+    def _on_mask(self) -> None:
         m = self.mask.mask
         self._overlay = None if m is None else overlay_rgba(m)
         self.update()

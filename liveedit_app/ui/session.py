@@ -73,6 +73,8 @@ class Session(QObject):
         self._pump: SourcePump | None = None
         self._arrivals: deque[float] = deque(maxlen=60)
         self._mask_generation = 0
+        self._painted_on: int | None = None  # index of the frame shown when painting began
+        self._source_index: int | None = None
         self._interrupted = False
 
         self._mask_timer = QTimer(self, singleShot=True, interval=MASK_DEBOUNCE_MS)
@@ -90,7 +92,7 @@ class Session(QObject):
         self.worker.model_ready.connect(self._on_model_ready)
         self.worker.model_failed.connect(self._on_model_failed)
         self.edit.changed.connect(self._on_edit_changed)
-        self.mask.changed.connect(self._on_mask_changed)
+        self.mask.painted.connect(self._on_mask_painted)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -175,6 +177,7 @@ class Session(QObject):
         recent = [t for t in self._arrivals if now - t < 2.0]
         if len(recent) > 1:
             self.status.source_fps = round((len(recent) - 1) / (recent[-1] - recent[0]), 1)
+        self._source_index = frame.index
         self.mask.fit(*frame.rgb.shape[:2])
         self.source_frame.emit(frame)
 
@@ -207,13 +210,16 @@ class Session(QObject):
         elif name == "track_mask":
             self.worker.set_tracking(self.edit.track_mask)
 
-    def _on_mask_changed(self, by_user: bool) -> None:
-        if by_user:
-            self._mask_generation += 1
-            self._mask_timer.start()  # restarts: one hand-over after the strokes pause
+    def _on_mask_painted(self) -> None:
+        if not self._mask_timer.isActive():
+            edited = self.last_edited
+            shows_source = self.view.mode == "source" or edited is None
+            self._painted_on = self._source_index if shows_source else edited.index
+        self._mask_generation += 1
+        self._mask_timer.start()  # restarts: one hand-over after the strokes pause
 
     def _send_mask(self) -> None:
-        self.worker.set_mask(self.mask.mask, self._mask_generation)
+        self.worker.set_mask(self.mask.mask, self._mask_generation, self._painted_on)
 
     def _on_mask_followed(self, mask, generation: int) -> None:
         # a tracked mask from before the creator's latest strokes would paint over them

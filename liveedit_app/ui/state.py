@@ -93,11 +93,14 @@ class StreamStatus(State):
 class MaskDocument(QObject):
     """The mask a creator paints: [H, W] float32 in [0, 1] at the source size, or None.
 
-    `changed(True)` after a stroke, clear or invert by the creator (the editor must hear about it);
-    `changed(False)` when the tracker moved it (the editor already knows).
+    `changed` after every change (redraw); `painted` as well when the creator changed it (a
+    stroke, clear, invert: the editor must hear about it), not when the tracker moved it (the
+    editor already knows). No bool argument: PySide6 6.12 on Python 3.11 loses a reference to
+    True for every Python bool emitted through a signal, and the process dies at exit.
     """
 
-    changed = Signal(bool)
+    changed = Signal()
+    painted = Signal()
 
     def __init__(self):
         super().__init__()
@@ -111,7 +114,7 @@ class MaskDocument(QObject):
         self.size = (height, width)
         if self.mask is not None:
             self.mask = cv2.resize(self.mask, (width, height), interpolation=cv2.INTER_LINEAR)
-            self.changed.emit(True)
+            self._painted()
 
     def stroke(self, start: tuple[float, float], end: tuple[float, float], brush: BrushState,
                invert: bool = False) -> None:
@@ -122,23 +125,27 @@ class MaskDocument(QObject):
             self.mask = np.zeros(self.size, np.float32)
         paint_segment(self.mask, start, end, brush.size, brush.hardness,
                       erase=brush.eraser != invert)
-        self.changed.emit(True)
+        self._painted()
 
     def clear(self) -> None:
         if self.mask is not None:
             self.mask = None
-            self.changed.emit(True)
+            self._painted()
 
     def invert(self) -> None:
         if self.size is None:
             return
         self.mask = 1.0 - (self.mask if self.mask is not None else np.zeros(self.size, np.float32))
-        self.changed.emit(True)
+        self._painted()
+
+    def _painted(self) -> None:
+        self.painted.emit()
+        self.changed.emit()
 
     def follow(self, mask: np.ndarray) -> None:
         """The tracker's version of the mask for the newest frame."""
         self.mask = mask
-        self.changed.emit(False)
+        self.changed.emit()
 
 
 def load_states(settings: Settings) -> tuple[ViewState, BrushState, EditState]:

@@ -93,10 +93,12 @@ class InferenceWorker(QThread):
     def set_prompt(self, prompt: str) -> None:
         self._post("prompt", prompt)
 
-    def set_mask(self, mask: np.ndarray | None, generation: int = 0) -> None:
+    def set_mask(self, mask: np.ndarray | None, generation: int = 0,
+                 painted_on: int | None = None) -> None:
         """A mask the creator painted, [H, W] float32 in [0, 1] at source size, or None.
-        `generation` comes back with every tracked mask grown from this one."""
-        self._post("mask", (None if mask is None else mask.copy(), generation))
+        `generation` comes back with every tracked mask grown from this one; `painted_on` is the
+        index of the frame it was painted on (the tracker carries it from there to now)."""
+        self._post("mask", (None if mask is None else mask.copy(), generation, painted_on))
 
     def configure(self, settings: EditSettings) -> None:
         self._post("settings", settings)
@@ -164,8 +166,9 @@ class InferenceWorker(QThread):
             self._settings = pending["settings"]
             self._call_editor(lambda e: e.configure(self._settings))
         if "mask" in pending:
-            self._mask, self._mask_generation = pending["mask"]
-            self._tracker.set_mask(self._mask)
+            mask, self._mask_generation, painted_on = pending["mask"]
+            self._tracker.set_mask(mask, painted_on if self._tracking else None)
+            self._mask = self._tracker.mask if self._tracking else mask
             self._call_editor(lambda e: e.set_mask(self._mask))
 
     def _load(self, name: str, device: str) -> None:
@@ -192,7 +195,7 @@ class InferenceWorker(QThread):
     def _follow_mask(self, frame: Frame) -> None:
         if not self._tracking:
             return
-        followed = self._tracker.update(frame.rgb)
+        followed = self._tracker.update(frame.rgb, frame.index)
         if followed is not None:
             self._mask = followed
             self._call_editor(lambda e: e.set_mask(followed))

@@ -1,0 +1,150 @@
+"""The inference worker: frames round-trip through the editor, a slow editor sees fewer and fresher
+frames (never a queue), changes reach the next chunk, engine errors become messages."""
+
+import numpy as np
+import pytest
+from conftest import FakeEditor
+
+from liveedit_app.contract import EditSettings, Frame
+from liveedit_app.errors import ModelNotFoundError
+from liveedit_app.media.mailbox import LatestMailbox
+from liveedit_app.ui.worker import InferenceWorker
+
+
+def frame(i: int, value: int = 100) -> Frame:
+    return Frame(rgb=np.full((8, 8, 3), value, np.uint8), pts=i / 30, index=i)
+
+
+@pytest.fixture
+def make_worker(qtbot):
+    workers = []
+
+    def make(editor=None, factory=None):
+        mailbox = LatestMailbox()
+        worker = InferenceWorker(mailbox, factory or (lambda name, device: editor))
+        worker.set_tracking(False)
+        workers.append(worker)
+        worker.start()
+        return worker
+
+    yield make
+    for worker in workers:
+        assert worker.stop(5000)
+
+
+def test_mailbox_keeps_only_the_newest_and_counts_the_rest():
+    box = LatestMailbox()
+    for i in range(5):
+        box.put(i)
+    assert box.take(0) == 4
+    assert box.dropped == 4
+    assert box.take(0.01) is None
+    box.close()
+    box.put(9)
+    assert box.take(0.01) is None
+
+
+def test_frames_round_trip_through_the_editor(qtbot, make_worker):
+    editor = FakeEditor()
+    worker = make_worker(factory=lambda name, device: editor)
+    with qtbot.waitSignal(worker.model_ready, timeout=3000) as ready:
+        worker.load_model("toy", "cpu")
+    assert ready.args == ["toy", "fake"]
+    received = []
+    worker.edited.connect(received.append)
+    for i in range(3):
+        with qtbot.waitSignal(worker.edited, timeout=3000):
+            worker.mailbox.put(frame(i, value=40))
+    assert [f.index for f in received] == [0, 1, 2]
+    assert [f.pts for f in received] == pytest.approx([0, 1 / 30, 2 / 30])
+    assert (received[0].rgb == 215).all()  # inverted by the editor
+    assert (received[0].source == 40).all()
+
+
+def test_slow_editor_drops_stale_frames_instead_of_queueing(qtbot, make_worker):
+    editor = FakeEditor(delay_s=0.15)
+    worker = make_worker()
+    worker.set_editor(editor)
+    received = []
+    worker.edited.connect(received.append)
+    for i in range(30):  # 30 frames at ~100 fps against an editor doing ~7 fps
+        worker.mailbox.put(frame(i))
+        qtbot.wait(10)
+    qtbot.waitUntil(lambda: bool(received) and received[-1].index == 29, timeout=3000)
+    assert len(editor.pushed) < 10
+    assert editor.pushed == sorted(editor.pushed)  # fresh frames, in order
+    assert worker.mailbox.dropped == 30 - len(editor.pushed)
+    assert worker.mailbox.take(0) is None  # nothing waiting: no backlog
+
+
+def test_prompt_change_mid_stream_reaches_the_next_chunk(qtbot, make_worker):
+    editor = FakeEditor()
+    worker = make_worker()
+    worker.set_editor(editor)
+    worker.set_prompt("make it snow")
+    for i in range(3):
+        with qtbot.waitSignal(worker.edited, timeout=3000):
+            worker.mailbox.put(frame(i))
+    worker.set_prompt("make the jacket red")
+    worker.configure(EditSettings(steps=2, seed=7))
+    for i in range(3, 5):
+        with qtbot.waitSignal(worker.edited, timeout=3000):
+            worker.mailbox.put(frame(i))
+    assert editor.prompt_at_push == ["make it snow"] * 3 + ["make the jacket red"] * 2
+    assert editor.settings[-1].steps == 2 and editor.settings[-1].seed == 7
+    assert editor.pushed == [0, 1, 2, 3, 4]  # the stream went on
+    assert editor.resets == 0
+
+
+def test_painted_mask_reaches_the_editor(qtbot, make_worker):
+    editor = FakeEditor()
+    worker = make_worker()
+    worker.set_editor(editor)
+    mask = np.zeros((8, 8), np.float32)
+    mask[:, :4] = 1.0
+    worker.set_mask(mask)
+    with qtbot.waitSignal(worker.edited, timeout=3000) as out:
+        worker.mailbox.put(frame(0, value=10))
+    assert (out.args[0].rgb[:, :4] == 245).all() and (out.args[0].rgb[:, 4:] == 10).all()
+
+
+def test_engine_error_becomes_a_message_and_the_stream_goes_on(qtbot, make_worker):
+    editor = FakeEditor(fail_on={1})
+    worker = make_worker()
+    worker.set_editor(editor)
+    received, problems = [], []
+    worker.edited.connect(received.append)
+    worker.problem.connect(problems.append)
+    for i in range(3):
+        with qtbot.waitSignal(worker.edited, timeout=3000):
+            worker.mailbox.put(frame(i, value=30))
+    assert [f.index for f in received] == [0, 1, 2]
+    assert (received[1].rgb == 30).all()  # the failed frame goes out unedited
+    assert (received[2].rgb == 225).all()  # and the next one is edited again
+    assert len(problems) == 1
+    assert problems[0].message == "The editor failed on a frame; showing it unedited."
+    assert "illegal memory access" in problems[0].details
+    assert editor.resets == 1
+
+
+def test_model_that_cannot_load_passes_frames_through(qtbot, make_worker):
+    def missing(name, device):
+        raise ModelNotFoundError(f"No model named {name} is installed.")
+
+    worker = make_worker(factory=missing)
+    with qtbot.waitSignal(worker.model_failed, timeout=3000) as failed:
+        worker.load_model("liveedit-tiny", "auto")
+    assert failed.args[0].message == "No model named liveedit-tiny is installed."
+    with qtbot.waitSignal(worker.edited, timeout=3000) as out:
+        worker.mailbox.put(frame(0, value=77))
+    assert (out.args[0].rgb == 77).all()
+
+
+def test_stop_while_the_editor_is_busy_ends_cleanly(qtbot, make_worker):
+    editor = FakeEditor(delay_s=0.3)
+    worker = make_worker()
+    worker.set_editor(editor)
+    worker.mailbox.put(frame(0))
+    qtbot.waitUntil(lambda: bool(editor.pushed), timeout=3000)
+    assert worker.stop(5000)
+    assert not worker.isRunning()
