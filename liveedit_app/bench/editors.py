@@ -3,7 +3,10 @@ which devices, and the baselines built from one model's weights."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
+from functools import partial
+
+import numpy as np
 
 from liveedit_app.bench.cases import BenchCase
 from liveedit_app.bench.heldout import heldout_case
@@ -14,11 +17,11 @@ from liveedit_app.bench.variants import (
     skipped_variant,
     streaming_variant,
 )
-from liveedit_app.engine.config import ModelConfig
-from liveedit_app.errors import BenchmarkError
-from liveedit_app.modelstore.card import ModelCard
 from liveedit_app.modelstore.store import ModelStore
 
+# the engine's mask cache each streaming baseline runs with; per frame, nothing is cached
+MASK_CACHE_OF = {"student": "static", "student-no-mask-cache": "off", "student-per-frame": "off"}
+SPEED_MASK_CACHES = ("static", "reference", "off")
 LABELS = {
     "student": "student (streaming, mask cache)",
     "student-no-mask-cache": "student without mask cache",
@@ -37,24 +40,15 @@ def available_devices() -> list[str]:
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
 
-def model_folder(name_or_folder: str) -> Path:
-    path = Path(name_or_folder)
-    return path if path.is_dir() else ModelStore().find(name_or_folder)
-
-
-def model_config(name_or_folder: str) -> ModelConfig:
-    card = ModelCard.read(model_folder(name_or_folder))
-    if "config" not in card.raw:
-        raise BenchmarkError(f"The model {card.name} has no engine configuration in its card.")
-    return ModelConfig.from_dict(card.raw["config"])
-
-
 def working_resolution(name_or_folder: str) -> tuple[int, int]:
     """(H, W) in pixels that the model edits at."""
-    return tuple(model_config(name_or_folder).resolution)
+    from liveedit_app.engine.checkpoint import read_card
+    from liveedit_app.engine.editor import find_model
+
+    return tuple(read_card(find_model(name_or_folder))[2].resolution)
 
 
-def load_editor(name_or_folder: str, device: str, *, mask_cache: bool = True):
+def load_editor(name_or_folder: str, device: str, *, mask_cache: str = "static"):
     from liveedit_app.engine.editor import StreamEditor
 
     return StreamEditor.load(name_or_folder, device=device, mask_cache=mask_cache)
@@ -69,7 +63,7 @@ def quality_variants(name_or_folder: str, device: str, names: list[str]) -> list
         elif name == "teacher-offline":
             variants.append(_teacher_variant(name_or_folder, device))
         else:
-            editor = load_editor(name_or_folder, device, mask_cache=name == "student")
+            editor = load_editor(name_or_folder, device, mask_cache=MASK_CACHE_OF[name])
             alone = name == "student-per-frame"
             variants.append(streaming_variant(name, LABELS[name], editor, each_frame_alone=alone))
     return variants
@@ -84,23 +78,24 @@ def _teacher_variant(name_or_folder: str, device: str) -> Variant:
 
 
 def speed_targets(models: list[str], devices: list[str]) -> list[SpeedTarget]:
-    targets = []
-    for model in models:
-        for device in devices:
-            for mask_cache in (True, False):
-                mode = "mask cache on" if mask_cache else "mask cache off"
-                targets.append(
-                    SpeedTarget(
-                        model,
-                        device,
-                        mode,
-                        lambda m=model, d=device, c=mask_cache: load_editor(m, d, mask_cache=c),
-                    )
-                )
-    return targets
+    """Every model on every device with each of the engine's mask caches."""
+    return [
+        SpeedTarget(
+            model,
+            device,
+            f"mask cache {cache}",
+            partial(load_editor, model, device, mask_cache=cache),
+        )
+        for model in models
+        for device in devices
+        for cache in SPEED_MASK_CACHES
+    ]
 
 
 def speed_clip(name_or_folder: str, frames: int) -> BenchCase:
-    """Held-out example 0 recoloured at the model's resolution: a moving subject, its mask."""
+    """Held-out example 0 recoloured at the model's resolution, with one still mask (the union
+    of the subject's masks), as when a creator paints a region once: the mask cache's case."""
     height, width = working_resolution(name_or_folder)
-    return heldout_case(0, "recolor_red", height=height, width=width, frames=frames)
+    case = heldout_case(0, "recolor_red", height=height, width=width, frames=frames)
+    still = np.repeat(case.mask.max(axis=0, keepdims=True), len(case.mask), axis=0)
+    return replace(case, mask=still, target=None)
