@@ -40,6 +40,9 @@ from liveedit_app.media.tracking import MaskTracker
 
 EditorFactory = Callable[[str, str], EditorProtocol]
 _STATS_EVERY_S = 0.25
+# The editor restarts its mask cache on every new mask, so a tracked mask that barely moved (a
+# still subject) is not handed over: mean change per pixel below this.
+_MASK_MOVED = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +199,11 @@ class InferenceWorker(QThread):
         if not self._tracking:
             return
         followed = self._tracker.update(frame.rgb, frame.index)
-        if followed is not None:
+        if followed is None:
+            return
+        moved = (self._mask is None or self._mask.shape != followed.shape
+                 or float(np.abs(followed - self._mask).mean()) > _MASK_MOVED)
+        if moved:
             self._mask = followed
             self._call_editor(lambda e: e.set_mask(followed))
             self.mask_followed.emit(followed, self._mask_generation)
