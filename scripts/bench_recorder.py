@@ -164,9 +164,10 @@ def crash_survival(seconds: float = 5.0) -> list[dict]:
     return rows
 
 
-def engine_load(stop: threading.Event) -> str:
-    """Runs the engine on another thread until `stop`; returns what ran. The shipped model when it
-    is installed, else the same architecture with random weights (the same amount of work)."""
+def engine_load(stop: threading.Event) -> tuple[str, dict, threading.Thread]:
+    """Runs the engine on a thread until `stop`: the shipped model when it is installed, else the
+    same architecture with random weights (the same work). Returns what ran, a dict whose
+    "frames" counts the frames pushed, and the thread."""
     import dataclasses
 
     import torch
@@ -198,16 +199,17 @@ def engine_load(stop: threading.Event) -> str:
         while not stop.is_set():
             editor.push(Frame(rgb=pictures[i % 30], pts=i / 30, index=i))
             i += 1
-        pushed["frames"] = i
+            pushed["frames"] = i
 
-    threading.Thread(target=run, daemon=True).start()
-    return label
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return label, pushed, thread
 
 
 def long_take(minutes: float) -> dict:
     pictures = frames_for(640, 360, 60)
     stop = threading.Event()
-    engine = engine_load(stop)
+    engine, pushed, engine_thread = engine_load(stop)
     with tempfile.TemporaryDirectory() as folder:
         recorder = Recorder(RecorderConfig(folder=Path(folder), audio=True))
         recorder.start("long")
@@ -227,12 +229,14 @@ def long_take(minutes: float) -> dict:
                 recorder.submit_audio(np.zeros((480, 1), np.int16), due + k * 0.01)
         result = recorder.stop()
         stop.set()
+        engine_thread.join()
         with av.open(str(result.path)) as container:
             decoded = sum(1 for _ in container.demux(video=0) if _.size)
     return {
         "minutes": minutes,
         "size": "640x360",
         "engine": engine,
+        "engine_fps": round(pushed["frames"] / (minutes * 60), 2),
         "frames_sent": n,
         "frames_written": result.frames,
         "video_packets_in_file": decoded,
