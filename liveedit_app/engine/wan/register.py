@@ -61,3 +61,30 @@ def _umt5(params: dict[str, Any], folder: Path | None) -> Any:
 
 register_autoencoder("taehv", _taehv)
 register_text_encoder("umt5", _umt5)
+
+
+def _wan_vae(params: dict[str, Any], folder: Path | None) -> Any:
+    from liveedit_app.engine.wan.vae import WanVAE, WanVAEAutoencoder
+
+    model = WanVAE()
+    if folder is not None:
+        names = (params["file"],) if "file" in params else ("Wan2.1_VAE.safetensors",
+                                                            "Wan2.1_VAE.pth")  # fmt: skip
+        state = read_weights(folder, names)
+        own = model.state_dict()
+        wrong = sorted(set(own) ^ set(state)) or [
+            k for k in own if tuple(own[k].shape) != tuple(state[k].shape)
+        ]
+        if wrong:
+            first = wrong[0]
+            raise CheckpointError(
+                "This Wan VAE file does not fit the Wan2.1 VAE layout.",
+                f"first mismatching key {first!r}: file "
+                f"{tuple(state[first].shape) if first in state else 'missing'}, expected "
+                f"{tuple(own[first].shape) if first in own else 'none'}",
+            )
+        model.load_state_dict(state, strict=True)
+    return WanVAEAutoencoder(model.eval())
+
+
+register_autoencoder("wan-vae", _wan_vae)
