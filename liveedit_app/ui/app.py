@@ -40,6 +40,7 @@ def run_app(source: str | None = None, model: str | None = None, device: str | N
         settings.device = device
     apply_theme(app, settings.theme)
     window = MainWindow(settings)
+    app.aboutToQuit.connect(window.session.shutdown)  # threads end even if the loop is quit
     window.show()
     window.start(source)
     return app.exec()
