@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
@@ -138,12 +138,13 @@ class RecordingController(QObject):
             self.recorder.resume()
             self.state_changed.emit(self.state)
 
-    def stop(self) -> RecordingResult | None:
-        """Finalize and wait for the file (a remux takes a moment for a long take)."""
+    def stop(self, wait: bool = False) -> RecordingResult | None:
+        """Finalize the take; `finished` follows when the file is ready (the remux of a long take
+        takes a moment, so the window does not wait unless `wait`, e.g. when it closes)."""
         if self.recorder is None:
             return None
         self._stop_inputs()
-        return self.recorder.stop()
+        return self.recorder.stop(timeout_s=None if wait else 0.0)
 
     def camera_lost(self) -> None:
         if self.recorder is not None and self.recorder.running:
@@ -183,6 +184,19 @@ class RecordingController(QObject):
         self.finished.emit(result)
         if result.reason is not StopReason.USER:
             self.problem.emit(RecordingError(result.message))
+
+
+class _FinishOnClose(QObject):
+    """Closing the window finalizes a running take before the app goes away."""
+
+    def __init__(self, controller: RecordingController, parent: QObject):
+        super().__init__(parent)
+        self.controller = controller
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close and self.controller.state != "idle":
+            self.controller.stop(wait=True)
+        return False
 
 
 def offer_recovery(parent: QWidget, folder: Path | None = None) -> QMessageBox | None:
@@ -272,6 +286,7 @@ def attach_recording(window) -> RecordingController:
     _attach_virtual_camera(window, extra["virtual_camera"])
     window.session.edited.connect(controller.submit)
     window.session.problem.connect(on_problem)
+    window.installEventFilter(_FinishOnClose(controller, window))
     on_state("idle")
     QTimer.singleShot(0, lambda: offer_recovery(window))
     return controller
