@@ -88,7 +88,10 @@ class RecorderConfig:
     # ultrafast keeps 1080p30 above 1.5x real time on two cores (benchmarks/recorder.json)
     x264_preset: str = "ultrafast"
     prefer_hardware: bool = True
-    queue_frames: int = 90  # frames waiting for the encoder before new ones count as dropped
+    # frames waiting for the encoder before new ones count as dropped: 3 s at 30 fps, fewer when
+    # that many pictures would take more than `queue_bytes` of memory (1080p: 21 frames)
+    queue_frames: int = 90
+    queue_bytes: int = 256 * 1024 * 1024
     name_prefix: str = "LiveEdit"
 
 
@@ -262,12 +265,16 @@ class Recorder:
         if self.state is not RecorderState.RECORDING:
             return False
         with self._lock:
-            if self._queued_frames >= self.config.queue_frames:
+            if self._queued_frames >= self._queue_limit(frame):
                 self.dropped_frames += 1
                 return False
             self._queued_frames += 1
         self._queue.put(("video", frame, time.monotonic() if arrival_s is None else arrival_s))
         return True
+
+    def _queue_limit(self, frame: EditedFrame) -> int:
+        per_frame = frame.rgb.nbytes + (frame.source.nbytes if self.config.record_source else 0)
+        return max(2, min(self.config.queue_frames, self.config.queue_bytes // max(1, per_frame)))
 
     def submit_audio(self, pcm: np.ndarray, capture_s: float) -> None:
         """Queue microphone samples [n, channels] int16 whose first was taken at `capture_s`

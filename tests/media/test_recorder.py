@@ -194,3 +194,10 @@ def test_an_encoder_that_cannot_open_is_rejected_by_the_probe():
 
     assert _encoder_opens("libx264", 160, 120)
     assert not _encoder_opens("no_such_encoder", 160, 120)
+
+
+def test_the_queue_is_bounded_in_memory_for_big_frames(tmp_path):
+    rec = recorder(tmp_path, queue_frames=90, queue_bytes=10 * 120 * 160 * 3)
+    assert rec._queue_limit(edited(0, 0.0)) == 10
+    rec.config.record_source = True
+    assert rec._queue_limit(edited(0, 0.0)) == 5
