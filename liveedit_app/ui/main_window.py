@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
         a["record"].setEnabled(False)
 
         s.source_frame.connect(self.preview.show_source)
-        s.edited.connect(self.preview.show_edited)
+        s.display.connect(self.preview.show_edited)
         s.problem.connect(self.errors.show_error)
         s.problem_solved.connect(self.errors.dismiss)
         s.source_changed.connect(self._on_source_changed)

@@ -32,6 +32,10 @@ from liveedit_app.ui.state import BrushState, EditState, MaskDocument, StreamSta
 from liveedit_app.ui.worker import EditorFactory, InferenceWorker, WorkerStats
 
 MASK_DEBOUNCE_MS = 150
+# Edited frames come in bursts (one chunk at a time); the preview shows them spaced by their pts.
+# A burst that starts more than this late is shown from now on instead of being skipped through.
+_PLAYOUT_LATE_S = 0.25
+_PLAYOUT_MAX = 64
 NO_MODEL = "No model loaded: showing the source unedited"
 LOADING = "Loading the model…"
 PAUSED = "Editing paused: showing the source"
@@ -40,7 +44,8 @@ WAITING_FOR_CAMERA = "Waiting for the camera to come back…"
 
 class Session(QObject):
     source_frame = Signal(object)  # contract.Frame, on the GUI thread, every frame of the source
-    edited = Signal(object)  # contract.EditedFrame, on the GUI thread (the worker's, relayed)
+    edited = Signal(object)  # contract.EditedFrame, on the GUI thread, as soon as it is done
+    display = Signal(object)  # contract.EditedFrame, when the preview should show it (by pts)
     problem = Signal(object)  # LiveEditError for the error area
     problem_solved = Signal()  # the interruption behind the last problem is over (camera back)
     source_changed = Signal(str)  # the spec now running: "pattern", "camera:<id>" or a path
@@ -76,7 +81,11 @@ class Session(QObject):
         self._painted_on: int | None = None  # index of the frame shown when painting began
         self._source_index: int | None = None
         self._interrupted = False
+        self._playout: deque[EditedFrame] = deque(maxlen=_PLAYOUT_MAX)
+        self._playout_anchor: float | None = None  # wall clock minus pts of the frames shown
 
+        self._play_timer = QTimer(self, interval=8)
+        self._play_timer.timeout.connect(self._play)
         self._mask_timer = QTimer(self, singleShot=True, interval=MASK_DEBOUNCE_MS)
         self._mask_timer.timeout.connect(self._send_mask)
         self._disk_timer = QTimer(self, interval=5000)
@@ -112,6 +121,7 @@ class Session(QObject):
         """Stop the source and the worker; returns when both threads are done."""
         self._disk_timer.stop()
         self._mask_timer.stop()
+        self._play_timer.stop()
         self._stop_pump()
         self.worker.stop()
 
@@ -231,6 +241,26 @@ class Session(QObject):
     def _on_edited(self, out: EditedFrame) -> None:
         self.last_edited = out
         self.edited.emit(out)
+        self._playout.append(out)
+        if not self._play_timer.isActive():
+            self._play_timer.start()
+        self._play()
+
+    def _play(self) -> None:
+        now = time.monotonic()
+        due = None
+        while self._playout:
+            head = self._playout[0]
+            if self._playout_anchor is None or now - (self._playout_anchor + head.pts) > \
+                    _PLAYOUT_LATE_S or (due is not None and head.pts < due.pts):
+                self._playout_anchor = now - head.pts
+            if self._playout_anchor + head.pts > now:
+                break
+            due = self._playout.popleft()
+        if due is not None:
+            self.display.emit(due)
+        if not self._playout:
+            self._play_timer.stop()
 
     def _on_stats(self, stats: WorkerStats) -> None:
         self.status.edit_fps = round(stats.edit_fps, 1)

@@ -40,6 +40,7 @@ from liveedit_app.media.tracking import MaskTracker
 
 EditorFactory = Callable[[str, str], EditorProtocol]
 _STATS_EVERY_S = 0.25
+_FPS_WINDOW_S = 4.0
 # The editor restarts its mask cache on every new mask, so a tracked mask that barely moved (a
 # still subject) is not handed over: mean change per pixel below this.
 _MASK_MOVED = 1e-3
@@ -48,7 +49,7 @@ _MASK_MOVED = 1e-3
 @dataclass(frozen=True, slots=True)
 class WorkerStats:
     edit_fps: float  # frames out per second over the last couple of seconds
-    latency_ms: float  # median time from a frame's arrival to its output
+    latency_ms: float  # median time from a frame's push to its output
     dropped: int  # frames replaced in the mailbox before the worker took them, plus the editor's
     device: str
     editing: bool  # False while frames pass through unedited
@@ -80,7 +81,8 @@ class InferenceWorker(QThread):
         self._paused = False
         self._tracking = True
         self._last_problem = ""
-        self._out_times: deque[float] = deque(maxlen=60)
+        self._out_times: deque[float] = deque(maxlen=240)
+        self._since: float | None = None  # first frame taken since the editor (re)started
         self._latencies: deque[float] = deque(maxlen=30)
         self._last_stats = 0.0
 
@@ -138,8 +140,11 @@ class InferenceWorker(QThread):
             self._apply_pending()
             arrived = time.monotonic()
             self._follow_mask(frame)
+            if self._since is None:
+                self._since = arrived
             for out in self._process(frame):
-                self._latencies.append(time.monotonic() - arrived)
+                # the editor knows when each frame of a chunk was pushed; a pass-through does not
+                self._latencies.append(out.latency_s or time.monotonic() - arrived)
                 self._out_times.append(time.monotonic())
                 self.edited.emit(out)
             self._emit_stats()
@@ -151,6 +156,9 @@ class InferenceWorker(QThread):
             return
         if "load" in pending:
             self._load(*pending["load"])
+        if {"load", "editor", "reset"} & pending.keys():
+            self._since = None
+            self._out_times.clear()
         if "editor" in pending:
             self._editor = pending["editor"]
             self._hand_everything_to_editor()
@@ -240,8 +248,9 @@ class InferenceWorker(QThread):
         if now - self._last_stats < _STATS_EVERY_S:
             return
         self._last_stats = now
-        times = [t for t in self._out_times if now - t < 2.0]
-        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+        # frames come a chunk at a time: count over a few seconds, not between neighbours
+        window = min(_FPS_WINDOW_S, max(now - (self._since or now), 1.0))
+        fps = sum(1 for t in self._out_times if now - t < window) / window
         latency = float(np.median(self._latencies)) * 1000 if self._latencies else 0.0
         editor_dropped = self._editor.stats.dropped_frames if self._editor else 0
         editing = self._editor is not None and not self._paused

@@ -108,3 +108,23 @@ def test_snapshot_saves_the_edited_picture(qtbot, make_session, tmp_path):
     qtbot.waitUntil(lambda: s.last_edited is not None, timeout=5000)
     path = s.snapshot(tmp_path)
     assert path.suffix == ".png" and path.stat().st_size > 1000
+
+
+def test_a_burst_of_edited_frames_is_shown_spaced_by_pts(qtbot, make_session):
+    from liveedit_app.contract import EditedFrame
+
+    s = make_session()
+    shown = []
+    s.display.connect(lambda f: shown.append(f.index))
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    burst = [EditedFrame(rgb, rgb, pts=i * 0.1, index=i) for i in range(4)]
+    for out in burst:  # one chunk: four frames at once
+        s.worker.edited.emit(out)
+    assert shown == [0]  # the rest wait for their time
+    qtbot.waitUntil(lambda: len(shown) == 4, timeout=2000)
+    assert shown == [0, 1, 2, 3]
+    late = [EditedFrame(rgb, rgb, pts=0.4 + i * 0.1, index=4 + i) for i in range(2)]
+    qtbot.wait(600)  # the next chunk comes late: shown from now, not skipped
+    for out in late:
+        s.worker.edited.emit(out)
+    assert shown == [0, 1, 2, 3, 4]
