@@ -3,9 +3,9 @@
 Frames arrive through a `LatestMailbox` (the newest waits, older ones are dropped and counted), so a
 slow editor shows fewer, fresh pictures instead of an ever longer delay. Prompt, mask and settings
 changes are handed over under a lock and applied before the next frame is pushed, so they take
-effect on the next chunk without restarting the stream. Loading a model also happens here, off the
-GUI thread. Whatever the editor raises becomes a `problem` signal: the frame goes out unedited and
-the stream goes on.
+effect on the next chunk without restarting the stream. A model loads on a helper thread, so the
+stream goes on unedited while it loads. Whatever the editor raises becomes a `problem` signal: the
+frame goes out unedited and the stream goes on.
 
 Without an editor (no model loaded) or while editing is paused, frames pass through unedited, and
 the mask tracker still runs so the painted selection keeps following the subject.
@@ -83,6 +83,7 @@ class InferenceWorker(QThread):
         self._last_problem = ""
         self._out_times: deque[float] = deque(maxlen=240)
         self._since: float | None = None  # first frame taken since the editor (re)started
+        self._loads = 0  # model loads asked for; only the newest one's result is used
         self._latencies: deque[float] = deque(maxlen=30)
         self._last_stats = 0.0
 
@@ -156,6 +157,8 @@ class InferenceWorker(QThread):
             return
         if "load" in pending:
             self._load(*pending["load"])
+        if "loaded" in pending:
+            self._loaded(*pending["loaded"])
         if {"load", "editor", "reset"} & pending.keys():
             self._since = None
             self._out_times.clear()
@@ -183,20 +186,35 @@ class InferenceWorker(QThread):
             self._call_editor(lambda e: e.set_mask(self._mask))
 
     def _load(self, name: str, device: str) -> None:
+        """Load on a thread of its own, so frames keep flowing (unedited) meanwhile; the result
+        comes back through `_post` and is taken up before a later frame."""
         self._editor = None
-        try:
-            self._editor = self._factory(name, device)
-        except LiveEditError as err:
-            self.model_failed.emit(err)
+        self._loads += 1
+        ticket = self._loads
+
+        def load() -> None:
+            try:
+                result: object = self._factory(name, device)
+            except LiveEditError as err:
+                result = err
+            except Exception as err:  # a broken model must not take the window down
+                result = LiveEditError(f"The model {name} could not be loaded.",
+                                       details=f"{err!r}\n{traceback.format_exc()}")
+            self._post("loaded", (ticket, name, device, result))
+
+        threading.Thread(target=load, name=f"load:{name}", daemon=True).start()
+
+    def _loaded(self, ticket: int, name: str, device: str, result: object) -> None:
+        if ticket != self._loads:
+            return  # a newer load was asked for meanwhile
+        if isinstance(result, LiveEditError):
+            self.model_failed.emit(result)
             return
-        except Exception as err:  # a broken model must not take the window down
-            self.model_failed.emit(LiveEditError(
-                f"The model {name} could not be loaded.",
-                details=f"{err!r}\n{traceback.format_exc()}",
-            ))
-            return
+        self._editor = result
+        self._since = None
+        self._out_times.clear()
         self._hand_everything_to_editor()
-        self.model_ready.emit(name, self._editor.stats.device if self._editor else device)
+        self.model_ready.emit(name, self._editor.stats.device or device)
 
     def _hand_everything_to_editor(self) -> None:
         self._call_editor(lambda e: e.configure(self._settings))

@@ -148,3 +148,26 @@ def test_stop_while_the_editor_is_busy_ends_cleanly(qtbot, make_worker):
     qtbot.waitUntil(lambda: bool(editor.pushed), timeout=3000)
     assert worker.stop(5000)
     assert not worker.isRunning()
+
+
+def test_frames_flow_unedited_while_the_model_loads(qtbot, make_worker):
+    import threading
+
+    release = threading.Event()
+    editor = FakeEditor()
+
+    def slow_load(name, device):
+        release.wait(5)
+        return editor
+
+    worker = make_worker(factory=slow_load)
+    worker.load_model("big", "cpu")
+    with qtbot.waitSignal(worker.edited, timeout=3000) as out:
+        worker.mailbox.put(frame(0, value=50))
+    assert (out.args[0].rgb == 50).all()  # passed through: nothing loaded yet
+    with qtbot.waitSignal(worker.model_ready, timeout=3000):
+        release.set()
+    with qtbot.waitSignal(worker.edited, timeout=3000) as out:
+        worker.mailbox.put(frame(1, value=50))
+    assert (out.args[0].rgb == 205).all()
+    assert editor.pushed == [1]
