@@ -1,7 +1,9 @@
 """`liveedit train STAGE --config FILE`: the distillation pipeline, one stage per call.
 
 Stages run in order, each reading the previous one's output from the run folder (--out, default
-<user data>/runs/<config name>): ae → stage1 → stage2 → stage3 → eval. `photos` and `prompts`
+<user data>/runs/<config name>): ae → stage1 → stage2 → stage3 → eval. `data`, started in the
+background before `ae`, generates the training clips on every core meanwhile (otherwise stage1
+generates them itself). `photos` and `prompts`
 write the photo bank and the prompt table that a machine without the photo packages or the text
 encoder needs (point `data.photo_bank` / `data.text_table` at them). Every stage resumes from its
 last checkpoint. Under `torchrun` the same command trains on every GPU (DDP).
@@ -27,7 +29,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train", help="train the editing model (distillation stages)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=[*STAGES, "photos", "prompts"])
+    _arguments(p)
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("stage", choices=[*STAGES, "data", "photos", "prompts"])
     p.add_argument("--config", help="a TOML file from configs/ (toy, tiny, small)")
     p.add_argument("--out", help="run folder (default: <user data>/runs/<config name>)")
     p.add_argument("--file", help="photos/prompts: the file to write")
@@ -60,6 +66,15 @@ def main(args: argparse.Namespace) -> int:
     if cfg.data.photo_bank:
         os.environ["LIVEEDIT_PHOTO_BANK"] = cfg.data.photo_bank
     out = Path(args.out) if args.out else _default_out(cfg.size)
+    if args.stage == "data":
+        from liveedit_app.distill.batches import pixel_blocks_dir
+        from liveedit_app.distill.data.blocks import produce
+
+        d = cfg.data
+        produce(pixel_blocks_dir(out), total=d.clips, block=d.block, max_pending=d.max_pending,
+                height=d.height, width=d.width, frames=d.latent_frames,
+                workers=None if d.workers < 0 else d.workers)
+        return 0
     importlib.import_module(STAGES[args.stage]).run(cfg, out)
     return 0
 
@@ -68,3 +83,20 @@ def _default_out(size: str) -> Path:
     from liveedit_app import paths
 
     return paths.data_dir() / "runs" / size
+
+
+if __name__ == "__main__":
+    # `python -m liveedit_app.cli.train STAGE ...`: the same command without importing the other
+    # subcommands (a training machine has no Qt, PyAV or camera packages)
+    import sys
+
+    from liveedit_app.errors import LiveEditError
+
+    parser = argparse.ArgumentParser(prog="liveedit train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    _arguments(parser)
+    try:
+        raise SystemExit(main(parser.parse_args()))
+    except LiveEditError as err:
+        print(f"liveedit: {err.message}\n{err.details}", file=sys.stderr)
+        raise SystemExit(2) from err

@@ -13,7 +13,7 @@ import torch
 
 from liveedit_app.distill import distributed
 from liveedit_app.distill.config import TrainConfig
-from liveedit_app.distill.latents import LatentSet, build_latent_set
+from liveedit_app.distill.latents import LatentSet, absorb_blocks, build_latent_set, concat
 from liveedit_app.distill.prompts import prompt_embeddings
 from liveedit_app.distill.stage0_autoencoder import load_autoencoder
 
@@ -32,15 +32,32 @@ def latent_set_path(out: str | Path, split: str = "train") -> Path:
     return Path(out) / "latents" / f"{split}.safetensors"
 
 
-def ensure_latent_set(cfg: TrainConfig, out: str | Path, d: distributed.Dist,
-                      split: str = "train", count: int | None = None) -> LatentSet:
-    path = latent_set_path(out, split)
-    if d.main and not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ae = load_autoencoder(cfg, out, d.device)
-        n = count if count is not None else cfg.data.clips
-        lat = build_latent_set(ae, cfg.data, count=n, split=split, device=d.device)
-        lat.save(path)
+def pixel_blocks_dir(out: str | Path) -> Path:
+    """Where `liveedit train data` leaves generated clips for the trainer."""
+    return Path(out) / "pixels"
+
+
+def ensure_latent_set(cfg: TrainConfig, out: str | Path, d: distributed.Dist) -> LatentSet:
+    """The encoded training clips: those encoded by earlier stages, plus every block a
+    background generator has finished since (waiting until `data.clips_min` are in hand), or,
+    with no generator, `data.clips` clips generated here."""
+    path = latent_set_path(out)
+    if d.main:
+        parts = [LatentSet.load(path)] if path.is_file() else []
+        blocks = pixel_blocks_dir(out)
+        fresh = []
+        if blocks.is_dir():
+            ae = load_autoencoder(cfg, out, d.device)
+            have = sum(len(p) for p in parts)
+            fresh = absorb_blocks(ae, blocks, d.device, have, cfg.data.clips_min or
+                                  cfg.data.clips)
+        elif not parts:
+            ae = load_autoencoder(cfg, out, d.device)
+            fresh = [build_latent_set(ae, cfg.data, count=cfg.data.clips, split="train",
+                                      device=d.device)]
+        if fresh:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            concat(parts + fresh).save(path)
     distributed.barrier(d)
     return LatentSet.load(path)
 

@@ -24,7 +24,10 @@ class DataConfig:
     height: int = 256
     width: int = 256
     latent_frames: int = 8  # latent frames per training clip (a whole number of chunks)
-    clips: int = 2000  # training clips encoded once for stages 1-3
+    clips: int = 2000  # training clips for stages 1-3 (all a background generator makes)
+    clips_min: int = 0  # with a background generator: clips stage 1 waits for (0 = all)
+    block: int = 128  # clips per block file of the background generator
+    max_pending: int = 16  # block files waiting on disk at most
     ae_clips: int = 256  # pixel clips stage 0 trains on
     workers: int = -1  # generator processes; -1 = every core, 0 = in the training process
     region_share: float = 0.5
@@ -35,6 +38,7 @@ class DataConfig:
 @dataclass
 class StageConfig:
     steps: int = 100
+    minutes: float = 0.0  # wall-clock budget of this run of the stage (0 = none): stop early
     batch: int = 4
     lr: float = 1e-4
     weight_decay: float = 0.01

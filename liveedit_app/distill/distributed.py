@@ -69,6 +69,15 @@ def mean(value: torch.Tensor, d: Dist) -> torch.Tensor:
     return out / d.world
 
 
+def agree(flag: bool, d: Dist) -> bool:
+    """Rank 0's flag, on every rank (so all ranks stop at the same step)."""
+    if d.world == 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=d.device)
+    dist.broadcast(t, 0)
+    return bool(t.item())
+
+
 def barrier(d: Dist) -> None:
     if d.world > 1:
         dist.barrier()

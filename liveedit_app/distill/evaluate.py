@@ -9,8 +9,9 @@ the chunk mask the editor would use. Reported, overall and per edit:
 * `psnr_region_db`: PSNR to the target inside the edited region (the object, or the frame);
 * `outside_equal`: share of pixels outside the mask equal to the source (region edits);
 * `flicker_ratio`: frame-to-frame change of the output over that of the target;
-* teacher numbers and the student-teacher gap; `ae_ceiling_db`: the autoencoder's own PSNR on
-  the target (no editor can beat it);
+* teacher numbers and the student-teacher gap; `stage2_*`: the stage-2 causal model streamed
+  with the same 4 steps (what DMD adds); `ae_ceiling_db`: the autoencoder's own PSNR on the
+  target (no editor can beat it);
 * `app_*`: the same through `StreamEditor` itself (its default mask cache and feathering).
 
 Writes `<out>/eval/metrics.json`.
@@ -155,6 +156,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     ae = load_autoencoder(cfg, out, device)
     student = load_dit(cfg, out / "stage3" / "generator_ema.safetensors", device).eval()
     teacher = load_dit(cfg, out / "stage1" / DIT_WEIGHTS, device).eval()
+    causal = load_dit(cfg, out / "stage2" / DIT_WEIGHTS, device).eval()
     prompts = prompt_embeddings(cfg.data.text_table, cfg.model.dit.text_len)
     index = {t: i for i, t in enumerate(all_instructions())}
     sampler = FlowSampler(cfg.model.sampler.steps, cfg.model.sampler.shift)
@@ -163,7 +165,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     gen_seconds = time.perf_counter() - began
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
                 and cfg.precision == "bf16" else torch.autocast("cpu", enabled=False))
-    student_out, teacher_out, recon = [], [], []
+    student_out, teacher_out, causal_out, recon = [], [], [], []
     torch.manual_seed(cfg.seed + 12345)
     for s in range(0, len(cases), cfg.eval.batch):
         part = cases[s:s + cfg.eval.batch]
@@ -179,22 +181,26 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         with autocast:
             x_student = rollout(student, cfg, sampler, batch, y.shape[1], exit_step=None,
                                 grad=False)
+            x_causal = rollout(causal, cfg, sampler, batch, y.shape[1], exit_step=None,
+                               grad=False)
             x_teacher = ode_sample(
                 lambda x, t, b=batch: guided_velocity(teacher, b, x, t, cfg.stage3.guidance),
                 torch.randn_like(y), cfg.eval.teacher_steps, cfg.stage1.shift)
         student_out += list(_to_uint8(ae.decode(x_student.float())))
         teacher_out += list(_to_uint8(ae.decode(x_teacher.float())))
+        causal_out += list(_to_uint8(ae.decode(x_causal.float())))
         recon += list(_to_uint8(ae.decode(ae.encode(tgt))))
     model_seconds = time.perf_counter() - began - gen_seconds
     table = {t: prompts[index[t]] for t in {c["instruction"] for c in cases}}
     app_out = _app_outputs(cfg, out, cases, table, device)
 
     rows = []
-    for case, s_out, t_out, rec, a_out in zip(cases, student_out, teacher_out, recon, app_out,
-                                              strict=True):
+    for case, s_out, t_out, c_out, rec, a_out in zip(cases, student_out, teacher_out,
+                                                     causal_out, recon, app_out, strict=True):
         alpha = _pixel_chunk_mask(case["mask"], chunk)
         s_img = composite(case["source"], s_out, alpha)
         t_img = composite(case["source"], t_out, alpha)
+        c_img = composite(case["source"], c_out, alpha)
         region = edit_region(case["mask"], case["source"].shape)
         tgt = case["target"]
         tf = max(flicker(tgt), 1e-6)
@@ -209,6 +215,8 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
                               if alpha is not None else math.nan),
             "flicker_ratio": flicker(s_img) / tf,
             "teacher_flicker_ratio": flicker(t_img) / tf,
+            "stage2_correct": float(nearest_edit(_small(c_img), case["small"]) == case["edit"]),
+            "stage2_psnr_region_db": psnr(c_img, tgt, region),
             "ae_ceiling_db": psnr(rec, tgt, region),
             "app_correct": float(nearest_edit(_small(a_out), case["small"]) == case["edit"]),
             "app_psnr_region_db": psnr(a_out, tgt, region),

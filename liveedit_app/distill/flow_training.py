@@ -56,7 +56,7 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
     model = distributed.wrap(dit, r.dist)
     batches = Batches(cfg, out, r.dist, r.generator)
     meter = Meter()
-    while step < s.steps:
+    while step < s.steps and not r.out_of_time():
         b = batches.sample(s.batch, s.cfg_dropout)
         bsz, frames = b.target.shape[:2]
         t = timesteps(bsz, frames, r.generator, r.device)

@@ -7,6 +7,7 @@ Prompt embeddings come from a prompt table (every phrasing, see `prompts.py`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from liveedit_app.distill.config import DataConfig
-from liveedit_app.distill.data.pool import generate_pool
+from liveedit_app.distill.data.blocks import finished, ready_blocks, take_block
+from liveedit_app.distill.data.pool import Pool, generate_pool
 
 BLOCK = 256  # clips generated and encoded at a time
 
@@ -71,6 +73,23 @@ def encode_clips(ae, frames, device: torch.device, batch: int = 16) -> torch.Ten
     return torch.cat(out)
 
 
+def encode_pool(ae, pool: Pool, device: torch.device) -> LatentSet:
+    mask = torch.from_numpy(pool.mask).float() / 255
+    return LatentSet(
+        source=encode_clips(ae, pool.source, device),
+        target=encode_clips(ae, pool.target, device),
+        mask=mask_to_latent(mask, ae.spatial_factor).to(torch.bfloat16),
+        region=torch.from_numpy(pool.region),
+        instruction=torch.from_numpy(pool.instruction),
+        edit=torch.from_numpy(pool.edit),
+    )
+
+
+def concat(parts: list[LatentSet]) -> LatentSet:
+    return LatentSet(*(torch.cat([getattr(p, k) for p in parts])
+                       for k in LatentSet.__dataclass_fields__))
+
+
 def build_latent_set(ae, data: DataConfig, *, count: int, split: str, device: torch.device,
                      start: int = 0, log=print) -> LatentSet:
     """`count` clips of `split` (indices start..), generated and encoded block by block."""
@@ -83,14 +102,22 @@ def build_latent_set(ae, data: DataConfig, *, count: int, split: str, device: to
                              split=split, start=first, workers=workers)
         log(f"latents: {first - start + n}/{count} clips ({n / pool.seconds:.1f} clips/s "
             f"generated)")
-        mask = torch.from_numpy(pool.mask).float() / 255
-        parts.append(LatentSet(
-            source=encode_clips(ae, pool.source, device),
-            target=encode_clips(ae, pool.target, device),
-            mask=mask_to_latent(mask, ae.spatial_factor).to(torch.bfloat16),
-            region=torch.from_numpy(pool.region),
-            instruction=torch.from_numpy(pool.instruction),
-            edit=torch.from_numpy(pool.edit),
-        ))
-    return LatentSet(*(torch.cat([getattr(p, k) for p in parts])
-                       for k in LatentSet.__dataclass_fields__))
+        parts.append(encode_pool(ae, pool, device))
+    return concat(parts)
+
+
+def absorb_blocks(ae, folder: Path, device: torch.device, have: int, want: int,
+                  log=print) -> list[LatentSet]:
+    """Encode the ready blocks of a background generator; wait for more while fewer than
+    `want` clips are in hand (counting `have`) and the generator is still running."""
+    parts: list[LatentSet] = []
+    began = time.perf_counter()
+    while True:
+        for path in ready_blocks(folder):
+            parts.append(encode_pool(ae, take_block(path), device))
+            have += len(parts[-1])
+        if have >= want or finished(folder) and not ready_blocks(folder):
+            break
+        time.sleep(1.0)
+    log(f"latents: {have} clips in hand (waited {time.perf_counter() - began:.0f}s)")
+    return parts

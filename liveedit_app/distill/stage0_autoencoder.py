@@ -85,7 +85,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     if r.dist.main:
         print(f"[ae] {len(frames)} training frames", flush=True)
     meter = Meter()
-    while step < s.steps:
+    while step < s.steps and not r.out_of_time():
         idx = torch.randint(len(frames), (s.batch,), generator=r.generator)
         x = frames[idx].to(r.device).float() / 255
         set_lr(opt, s.lr, step, s.warmup)

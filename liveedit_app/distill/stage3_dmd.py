@@ -93,7 +93,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     batches = Batches(cfg, out, r.dist, r.generator)
     n_steps = len(sampler.steps)
     meter = Meter()
-    while step < s.steps:
+    while step < s.steps and not r.out_of_time():
         gen_step = step % s.generator_every == 0
         b = _crop(batches.sample(s.batch), frames)
         exit_step = int(torch.randint(n_steps, (1,), generator=r.generator))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ class Run:
         self.device = self.dist.device
         self.log = Logbook(self.folder, stage, enabled=self.dist.main)
         self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + self.dist.rank)
+        self.started = time.perf_counter()
 
     @property
     def checkpoint(self) -> Path:
@@ -103,6 +105,13 @@ class Run:
 
     def should_save(self, step: int) -> bool:
         return step % self.scfg.save_every == 0 or step == self.scfg.steps
+
+    def out_of_time(self) -> bool:
+        """True once the stage's minute budget is spent (decided by rank 0 for all ranks)."""
+        if self.scfg.minutes <= 0:
+            return False
+        late = time.perf_counter() - self.started > 60 * self.scfg.minutes
+        return distributed.agree(late, self.dist)
 
     def should_log(self, step: int) -> bool:
         return step % self.scfg.log_every == 0 or step == self.scfg.steps or step == 1

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Train a model end to end on a lent GPU machine, in the background, within one lease.
+#
+#   bash scripts/gpu_train.sh start CONFIG RUN     start every stage back to back; returns at once
+#   bash scripts/gpu_train.sh status RUN           progress (poll with short calls)
+#   bash scripts/gpu_train.sh pack RUN DEST        the models, metrics, logs and curves -> DEST/run.tgz
+#
+# The machine needs no GUI packages: stages run through `python -m liveedit_app.cli.train`.
+# Carry .scratch (photo bank, prompt table, platformdirs) with the call.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-python3}
+export PYTHONPATH="$PWD:$PWD/.scratch/site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+export MPLBACKEND=Agg LIVEEDIT_HOME=${LIVEEDIT_HOME:-/tmp/liveedit-home}
+
+stage() { "$PY" -m liveedit_app.cli.train "$@"; }
+
+case "${1:-}" in
+start)
+    cfg=$2 run=$3
+    mkdir -p "$run/pixels"
+    rm -f "$run/DONE" "$run/FAILED"
+    setsid nohup bash "$0" pipeline "$cfg" "$run" >"$run/pipeline.log" 2>&1 </dev/null &
+    echo "started: $run/pipeline.log"
+    ;;
+pipeline)
+    cfg=$2 run=$3
+    began=$(date +%s)
+    stage data --config "$cfg" --out "$run" >"$run/data.log" 2>&1 &
+    data_pid=$!
+    for s in ae stage1 stage2 stage3 eval; do
+        echo "=== $s at $(( $(date +%s) - began ))s"
+        if ! stage "$s" --config "$cfg" --out "$run"; then
+            echo "=== $s FAILED"
+            touch "$run/FAILED"
+            kill "$data_pid" 2>/dev/null || true
+            exit 1
+        fi
+    done
+    kill "$data_pid" 2>/dev/null || true
+    echo "=== done at $(( $(date +%s) - began ))s"
+    touch "$run/DONE"
+    ;;
+status)
+    run=$2
+    tail -n 6 "$run/pipeline.log" 2>/dev/null || true
+    tail -n 2 "$run/data.log" 2>/dev/null || true
+    ls "$run" | tr '\n' ' '; echo
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || true
+    ;;
+pack)
+    run=$2 dest=$3
+    mkdir -p "$dest"
+    (cd "$run" && tar czf "$dest/run.tgz" --ignore-failed-read \
+        stage1/model stage2/model stage3/model eval ae/metrics.json \
+        ./*/*.jsonl ./*/*.png ./*/metrics.json pipeline.log data.log 2>/dev/null) || true
+    ls -la "$dest"
+    ;;
+*)
+    sed -n '2,10p' "$0"
+    exit 2
+    ;;
+esac
