@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QMainWindow,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -70,10 +70,12 @@ class MainWindow(QMainWindow):
         self.preview = PreviewWidget(self.view, self.brush, self.mask, self.status_state)
         self.errors = ErrorBar()
         central = QWidget()
-        layout = QVBoxLayout(central)
+        layout = QGridLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.errors)
-        layout.addWidget(self.preview, 1)
+        # the error line floats over the top of the preview: showing it never moves the picture
+        # (or the stroke being painted on it)
+        layout.addWidget(self.preview, 0, 0)
+        layout.addWidget(self.errors, 0, 0, Qt.AlignmentFlag.AlignTop)
         self.setCentralWidget(central)
 
         self.mask_dock = MaskDock(self.brush, self.edit, self.view, self.actions)

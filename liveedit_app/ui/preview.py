@@ -187,6 +187,7 @@ class PreviewWidget(QWidget):
         band = QRectF(rect.x(), rect.y(), rect.width(), metrics.height() * 1.8)
         painter.fillRect(band, QColor(0, 0, 0, 160))
         painter.setPen(QColor(255, 255, 255))
+        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(band.width()) - 16)
         painter.drawText(band, Qt.AlignmentFlag.AlignCenter, text)
 
     def _draw_brush(self, painter: QPainter) -> None:

@@ -35,11 +35,13 @@ def main(shot_path: str, result_path: str) -> None:
     settings = Settings(preview_mode="side_by_side", overlay_opacity=0.85, track_mask=False)
     apply_theme(app, settings.theme)
     window = MainWindow(settings)  # the real editor factory, as `liveedit` runs it
-    window.resize(1240, 760)
+    screen = app.primaryScreen().availableGeometry()
+    window.resize(int(screen.width() * 0.97), int(screen.height() * 0.95))
     window.show()
     window.start("pattern")
     wait(app, 10, lambda: window.preview.source_rgb is not None
          and window.windowHandle().isExposed())
+    wait(app, 30, lambda: not window.status_state.loading)
     wait(app, 0.5)
     preview = window.preview
     left = preview.picture_rects()[0]
@@ -52,11 +54,12 @@ def main(shot_path: str, result_path: str) -> None:
         wait(app, 0.02)
     QTest.mouseRelease(preview, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
     wait(app, 1.0)
-    shot = app.primaryScreen().grabWindow(0).toImage()
+    shot = app.primaryScreen().grabWindow(0).toImage()  # in device pixels
     shot.save(shot_path)
+    ratio = window.devicePixelRatioF()
 
     def share(dy: int, x0: int, x1: int) -> float:
-        points = [preview.mapToGlobal(QPoint(x, y + dy)) for x in range(x0, x1, 4)]
+        points = [preview.mapToGlobal(QPoint(x, y + dy)) * ratio for x in range(x0, x1, 2)]
         return sum(is_overlay(shot.pixelColor(p)) for p in points) / len(points)
 
     right = preview.picture_rects()[1]
@@ -68,6 +71,7 @@ def main(shot_path: str, result_path: str) -> None:
         "banner": window.status_state.banner,
         "errors": window.errors.label.text() if window.errors.isVisible() else "",
         "screen": [shot.width(), shot.height()],
+        "device_pixel_ratio": ratio,
     }
     window.close()
     with open(result_path, "w") as out:
