@@ -263,6 +263,7 @@ class Session(QObject):
             self._play_timer.stop()
 
     def _on_stats(self, stats: WorkerStats) -> None:
+        self.status.editing = stats.editing
         self.status.edit_fps = round(stats.edit_fps, 1)
         self.status.latency_ms = round(stats.latency_ms)
         self.status.dropped = stats.dropped

@@ -79,6 +79,7 @@ class StreamStatus(State):
     source = Field("")  # label of the running source
     playing = Field(True)
     source_fps = Field(0.0)
+    editing = Field(False)  # frames go through the editor (a model is loaded, not paused)
     edit_fps = Field(0.0)
     latency_ms = Field(0.0)
     dropped = Field(0)

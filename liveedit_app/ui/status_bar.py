@@ -43,8 +43,12 @@ class StatusBar(QStatusBar):
         s = self.status
         self.labels["source"].setText(s.source or "No source")
         self.labels["source_fps"].setText(f"Source {s.source_fps:.1f} fps")
-        self.labels["edit_fps"].setText(f"Edit {s.edit_fps:.1f} fps")
-        self.labels["latency_ms"].setText(f"{s.latency_ms:.0f} ms")
+        if s.editing:
+            self.labels["edit_fps"].setText(f"Edit {s.edit_fps:.1f} fps")
+            self.labels["latency_ms"].setText(f"{s.latency_ms:.0f} ms")
+        else:
+            self.labels["edit_fps"].setText("Not editing")
+            self.labels["latency_ms"].setText("")
         self.labels["dropped"].setText(f"{s.dropped} dropped")
         self.labels["device"].setText(s.device or "no model")
         recording = s.recording_s is not None

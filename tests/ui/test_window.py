@@ -59,6 +59,8 @@ def test_edited_pictures_reach_the_preview(qtbot, window, fake_editor):
     assert window.status_state.banner == ""
     qtbot.waitUntil(lambda: window.status_state.source_fps > 5, timeout=5000)
     assert window.status.labels["device"].text() == "fake"
+    qtbot.waitUntil(lambda: window.status.labels["edit_fps"].text().startswith("Edit "),
+                    timeout=5000)
 
 
 def test_prompt_typed_in_the_dock_reaches_the_editor(qtbot, window, fake_editor):
@@ -104,6 +106,10 @@ def test_missing_model_shows_one_short_error_and_the_source_unedited(qtbot):
     wait_for_edited(qtbot, win)
     np.testing.assert_array_equal(win.preview.edited.rgb, win.preview.edited.source)
     assert win.status.labels["device"].text() == "no model"
+    with qtbot.waitSignal(win.worker.stats_changed, timeout=5000) as stats:
+        pass
+    assert stats.args[0].edit_fps > 0 and not stats.args[0].editing  # frames pass through
+    assert win.status.labels["edit_fps"].text() == "Not editing"
     win.close()
 
 
