@@ -10,6 +10,7 @@ that is missing, busy, or unplugged and plugged back.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,6 +49,10 @@ class CameraBackend(Protocol):
         """Start the camera; `CameraError` if it is missing or busy."""
         ...
 
+    def watch(self, on_change: Callable[[], None]) -> None:
+        """Call `on_change` (on the Qt main thread) when a camera is plugged in or out."""
+        ...
+
 
 def default_backend() -> CameraBackend:
     return QtCameraBackend()
@@ -65,6 +70,17 @@ def _ensure_qt_app():
 
 
 class QtCameraBackend:
+    def __init__(self) -> None:
+        self._devices = None  # the QMediaDevices whose signal `watch` listens to
+
+    def watch(self, on_change: Callable[[], None]) -> None:
+        from PySide6.QtMultimedia import QMediaDevices
+
+        _ensure_qt_app()
+        if self._devices is None:
+            self._devices = QMediaDevices()
+        self._devices.videoInputsChanged.connect(on_change)
+
     def list_cameras(self) -> list[CameraInfo]:
         from PySide6.QtMultimedia import QMediaDevices
 

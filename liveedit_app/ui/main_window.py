@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.toolbar = bar
         self._fill_source_picker()
+        self.camera_backend.watch(self._fill_source_picker)
 
     def _build_menus(self) -> None:
         menus = {

@@ -69,6 +69,7 @@ class FakeCamera:
         self.present = present
         self.busy = busy
         self.opens = 0
+        self.watchers = []
         self._count = 0
         self._lock = threading.Lock()
 
@@ -79,6 +80,14 @@ class FakeCamera:
 
     def describe(self, camera_id: str) -> str:
         return "Fake Cam"
+
+    def watch(self, on_change) -> None:
+        self.watchers.append(on_change)
+
+    def plug(self, present: bool) -> None:
+        self.present = present
+        for call in self.watchers:
+            call()
 
     def open(self, camera_id: str, size):
         if not self.present or camera_id != self.camera_id:

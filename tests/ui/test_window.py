@@ -166,6 +166,19 @@ def test_source_picker_offers_pattern_cameras_and_files(qtbot, window):
                     and window.preview.source_rgb.shape == (48, 64, 3), timeout=5000)
 
 
+def test_cameras_plugged_in_later_appear_in_the_picker(qtbot):
+    camera = FakeCamera(present=False)
+    win = MainWindow(editor_factory=lambda n, d: FakeEditor(), camera_backend=camera, models=[])
+    qtbot.addWidget(win)
+    items = lambda: [win.source_picker.itemText(i)  # noqa: E731
+                     for i in range(win.source_picker.count())]
+    assert "No camera found" in items()
+    camera.plug(True)
+    assert "Fake Cam (64×48)" in items() and "No camera found" not in items()
+    assert win.source_picker.currentText() == "Test pattern"  # the choice stays
+    win.close()
+
+
 def test_snapshot_action_saves_a_png(qtbot, window, tmp_path):
     wait_for_edited(qtbot, window)
     window.actions["snapshot"].trigger()
