@@ -50,7 +50,8 @@ class CameraBackend(Protocol):
         ...
 
     def watch(self, on_change: Callable[[], None]) -> None:
-        """Call `on_change` (on the Qt main thread) when a camera is plugged in or out."""
+        """Call `on_change` (on the Qt main thread) when a camera is plugged in or out.
+        Optional: a backend without it is simply not watched."""
         ...
 
 

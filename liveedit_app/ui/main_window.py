@@ -112,7 +112,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.toolbar = bar
         self._fill_source_picker()
-        self.camera_backend.watch(self._fill_source_picker)
+        watch = getattr(self.camera_backend, "watch", None)  # optional for stand-in backends
+        if watch is not None:
+            watch(self._fill_source_picker)
 
     def _build_menus(self) -> None:
         menus = {
