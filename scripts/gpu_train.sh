@@ -26,8 +26,8 @@ start)
 pipeline)
     cfg=$2 run=$3
     began=$(date +%s)
-    stage data --config "$cfg" --out "$run" >"$run/data.log" 2>&1 &
-    data_pid=$!
+    "$PY" -m liveedit_app.cli.train data --config "$cfg" --out "$run" >"$run/data.log" 2>&1 &
+    data_pid=$!  # python itself, so that kill reaches it
     for s in ae stage1 stage2 stage3 eval; do
         echo "=== $s at $(( $(date +%s) - began ))s"
         if ! stage "$s" --config "$cfg" --out "$run"; then

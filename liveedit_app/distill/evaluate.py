@@ -51,6 +51,7 @@ from liveedit_app.distill.metrics import (
 from liveedit_app.distill.prompts import prompt_embeddings
 from liveedit_app.distill.stage0_autoencoder import load_autoencoder
 from liveedit_app.distill.stage3_dmd import guided_velocity, rollout
+from liveedit_app.distill.trainer import autocast
 from liveedit_app.engine.sampler import FlowSampler
 
 CLASSIFY_SIZE = 128  # targets compared at this size (keeps 19 targets per clip in memory)
@@ -153,6 +154,8 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         return {}
     began = time.perf_counter()
     device = d.device
+    cases = held_out_cases(cfg)  # before CUDA starts: the generator forks workers
+    gen_seconds = time.perf_counter() - began
     ae = load_autoencoder(cfg, out, device)
     student = load_dit(cfg, out / "stage3" / "generator_ema.safetensors", device).eval()
     teacher = load_dit(cfg, out / "stage1" / DIT_WEIGHTS, device).eval()
@@ -161,10 +164,6 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     index = {t: i for i, t in enumerate(all_instructions())}
     sampler = FlowSampler(cfg.model.sampler.steps, cfg.model.sampler.shift)
     chunk = cfg.model.sampler.chunk_frames
-    cases = held_out_cases(cfg)
-    gen_seconds = time.perf_counter() - began
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-                and cfg.precision == "bf16" else torch.autocast("cpu", enabled=False))
     student_out, teacher_out, causal_out, recon = [], [], [], []
     torch.manual_seed(cfg.seed + 12345)
     for s in range(0, len(cases), cfg.eval.batch):
@@ -178,7 +177,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         y = ae.encode(src).float()
         batch = Batch(y, y, lat_mask, torch.tensor([c["mask"] is not None for c in part]), ctx,
                       torch.zeros(len(part), dtype=torch.long))
-        with autocast:
+        with autocast(device, cfg.precision):
             x_student = rollout(student, cfg, sampler, batch, y.shape[1], exit_step=None,
                                 grad=False)
             x_causal = rollout(causal, cfg, sampler, batch, y.shape[1], exit_step=None,

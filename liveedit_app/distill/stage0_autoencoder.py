@@ -76,12 +76,14 @@ def evaluate(ae: LiveEditAE, frames: torch.Tensor, device: torch.device) -> floa
 def run(cfg: TrainConfig, out: str | Path) -> dict:
     r = Run(cfg, out, "ae")
     s = r.scfg
+    # clips first: the generator forks worker processes, which is safest before CUDA starts
+    per_rank = math.ceil(cfg.data.ae_clips / r.dist.world)
+    frames = _frames(cfg, per_rank, "train", start=r.dist.rank * per_rank)  # this rank's shard
+    held = _frames(cfg, max(8, cfg.data.ae_clips // 16), "heldout") if r.dist.main else None
     ae = new_autoencoder(cfg).to(r.device)
     model = distributed.wrap(_Reconstruct(ae), r.dist)
     opt = adamw(model.parameters(), s.lr, s)
     step, _ = r.resume({"autoencoder": ae}, {"opt": opt})
-    per_rank = math.ceil(cfg.data.ae_clips / r.dist.world)
-    frames = _frames(cfg, per_rank, "train", start=r.dist.rank * per_rank)  # this rank's shard
     if r.dist.main:
         print(f"[ae] {len(frames)} training frames", flush=True)
     meter = Meter()
@@ -115,7 +117,6 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         ae.set_latent_stats(z.mean((0, 2, 3)), z.std((0, 2, 3)))
     metrics = {}
     if r.dist.main:
-        held = _frames(cfg, max(8, cfg.data.ae_clips // 16), "heldout")
         metrics = {"psnr_heldout_db": round(evaluate(ae, held, r.device), 2),
                    "steps": step, "train_frames": len(frames) * r.dist.world}
         save_file({k: v.detach().cpu().contiguous() for k, v in ae.state_dict().items()},

@@ -44,19 +44,24 @@ def rollout(dit: CausalDiT, cfg: TrainConfig, sampler: FlowSampler, batch: Batch
     With grad, only the exit step of each chunk (and the prompt's cross-attention K/V) is in the
     graph; the cache holds detached K/V (see engine.stream.generate_chunk)."""
     sc = cfg.model.sampler
-    with torch.set_grad_enabled(grad):
-        ctx_kv = dit.context_kv(batch.ctx)
-    cache = dit.new_cache(batch=batch.ctx.shape[0], tokens_per_frame=cfg.model.tokens_per_frame,
-                          window_frames=sc.window_frames, sink_frames=sc.sink_frames)
-    state = StreamState(cache, ctx_kv)
-    out = []
-    for start in range(0, frames, sc.chunk_frames):
-        part = slice(start, start + sc.chunk_frames)
-        noise = torch.randn_like(batch.source[:, part])
-        out.append(generate_chunk(dit, sampler, state, noise, batch.source[:, part],
-                                  mask=batch.mask[:, part], refresh=sc.refresh,
-                                  context_noise=sc.context_noise, exit_step=exit_step,
-                                  grad=grad))
+    device = dit.patch_embedding.weight.device
+    # fp32 (TF32 on GPUs): under autocast the engine's K and V leave the attention in different
+    # dtypes, which one cache cannot hold; the parallel forwards elsewhere keep autocast
+    with torch.autocast(device.type, enabled=False):
+        with torch.set_grad_enabled(grad):
+            ctx_kv = dit.context_kv(batch.ctx.float())
+        cache = dit.new_cache(batch=batch.ctx.shape[0],
+                              tokens_per_frame=cfg.model.tokens_per_frame,
+                              window_frames=sc.window_frames, sink_frames=sc.sink_frames)
+        state = StreamState(cache, ctx_kv)
+        out = []
+        for start in range(0, frames, sc.chunk_frames):
+            part = slice(start, start + sc.chunk_frames)
+            noise = torch.randn_like(batch.source[:, part])
+            out.append(generate_chunk(dit, sampler, state, noise, batch.source[:, part],
+                                      mask=batch.mask[:, part], refresh=sc.refresh,
+                                      context_noise=sc.context_noise, exit_step=exit_step,
+                                      grad=grad))
     return torch.cat(out, dim=1)
 
 

@@ -55,6 +55,13 @@ class EMA(nn.Module):
                 value.copy_(src[key])
 
 
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on any device (CPUs with bf16 units run it fast too), or nothing."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 class Run:
     """One stage's run: its folder `<out>/<stage>/`, rank-0 logging, checkpoints, resume."""
 
@@ -67,6 +74,9 @@ class Run:
         self.dist = distributed.setup(cfg.device)
         torch.manual_seed(cfg.seed + 1000 * self.dist.rank)
         self.device = self.dist.device
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
         self.log = Logbook(self.folder, stage, enabled=self.dist.main)
         self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + self.dist.rank)
         self.started = time.perf_counter()
@@ -76,9 +86,7 @@ class Run:
         return self.folder / "checkpoint"
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        if self.device.type == "cuda" and self.cfg.precision == "bf16":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.device, self.cfg.precision)
 
     def resume(self, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer]
                ) -> tuple[int, dict[str, Any]]:
