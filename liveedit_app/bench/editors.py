@@ -3,13 +3,16 @@ which devices, and the baselines built from one model's weights."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
 from liveedit_app.bench.cases import BenchCase
 from liveedit_app.bench.heldout import heldout_case
+from liveedit_app.bench.runner import ClipRun
 from liveedit_app.bench.speed import SpeedTarget
 from liveedit_app.bench.variants import (
     Variant,
@@ -22,6 +25,7 @@ from liveedit_app.modelstore.store import ModelStore
 # the engine's mask cache each streaming baseline runs with; per frame, nothing is cached
 MASK_CACHE_OF = {"student": "static", "student-no-mask-cache": "off", "student-per-frame": "off"}
 SPEED_MASK_CACHES = ("static", "reference", "off")
+TEACHER_FOLDER = "teacher"  # the stage-1 model folder inside a student's model folder
 LABELS = {
     "student": "student (streaming, mask cache)",
     "student-no-mask-cache": "student without mask cache",
@@ -54,14 +58,22 @@ def load_editor(name_or_folder: str, device: str, *, mask_cache: str = "static")
     return StreamEditor.load(name_or_folder, device=device, mask_cache=mask_cache)
 
 
-def quality_variants(name_or_folder: str, device: str, names: list[str]) -> list[Variant]:
-    """The requested baselines of one model, in `names` order."""
+def quality_variants(
+    name_or_folder: str,
+    device: str,
+    names: list[str],
+    *,
+    teacher: str | None = None,
+    teacher_steps: int = 50,
+) -> list[Variant]:
+    """The requested baselines of one model, in `names` order. The teacher is `teacher` or the
+    stage-1 model folder shipped inside the model's folder as `teacher/`."""
     variants = []
     for name in names:
         if name == "identity":
             variants.append(identity_variant())
         elif name == "teacher-offline":
-            variants.append(_teacher_variant(name_or_folder, device))
+            variants.append(teacher_variant(name_or_folder, device, teacher, teacher_steps))
         else:
             editor = load_editor(name_or_folder, device, mask_cache=MASK_CACHE_OF[name])
             alone = name == "student-per-frame"
@@ -69,12 +81,27 @@ def quality_variants(name_or_folder: str, device: str, names: list[str]) -> list
     return variants
 
 
-def _teacher_variant(name_or_folder: str, device: str) -> Variant:
-    return skipped_variant(
-        "teacher-offline",
-        LABELS["teacher-offline"],
-        "the distillation pipeline has not published an offline teacher API yet",
+def teacher_variant(name_or_folder: str, device: str, teacher: str | None, steps: int) -> Variant:
+    from liveedit_app.engine.editor import find_model
+
+    folder = Path(teacher) if teacher else find_model(name_or_folder).parent / TEACHER_FOLDER
+    if not (folder / "model.json").is_file():
+        reason = f"no bidirectional teacher found (looked for {folder / 'model.json'})"
+        return skipped_variant("teacher-offline", LABELS["teacher-offline"], reason)
+    label = f"{LABELS['teacher-offline']}, {steps} steps"
+    return Variant("teacher-offline", label, partial(_run_teacher, folder, device, steps))
+
+
+def _run_teacher(folder: Path, device: str, steps: int, case: BenchCase) -> ClipRun:
+    """The whole clip at once: its first frame is ready only when every frame is."""
+    from liveedit_app.distill.teacher import teacher_edit
+
+    start = time.perf_counter()
+    frames = teacher_edit(
+        folder, case.source, case.instruction, case.mask, steps=steps, device=device
     )
+    wall_s = time.perf_counter() - start
+    return ClipRun(frames=frames, wall_s=wall_s, first_frame_s=wall_s, chunk_latencies_s=[wall_s])
 
 
 def speed_targets(models: list[str], devices: list[str]) -> list[SpeedTarget]:

@@ -38,6 +38,12 @@ def register(subparsers) -> None:
         default=",".join(BASELINES),
         help=f"comma-separated subset of {','.join(BASELINES)} (default: all)",
     )
+    quality.add_argument(
+        "--teacher", help="stage-1 teacher model folder (default: <model folder>/teacher)"
+    )
+    quality.add_argument(
+        "--teacher-steps", type=int, default=50, help="teacher ODE steps (default: 50)"
+    )
     quality.add_argument("--strips", type=int, default=3, help="clips shown as frame strips")
     quality.add_argument("--out", type=Path, help="folder for result.json and report.html")
     quality.set_defaults(func=run_quality_command)
@@ -74,7 +80,10 @@ def run_quality_command(args: argparse.Namespace) -> int:
         height, width = editors.working_resolution(args.model)
         cases = heldout_cases(args.cases, height=height, width=width, frames=args.frames)
         clip_set = f"procedural held-out set, {args.cases} clips"
-    variants = editors.quality_variants(args.model, args.device, names)
+    _positive(args.teacher_steps, "--teacher-steps")
+    variants = editors.quality_variants(
+        args.model, args.device, names, teacher=args.teacher, teacher_steps=args.teacher_steps
+    )
     settings = {"model": args.model, "device": args.device, "clips": clip_set, **_machine()}
     result = run_quality(cases, variants, settings=settings, strip_cases=args.strips)
     _write(result.data, result.strips, args.out, f"quality-{Path(args.model).name}")

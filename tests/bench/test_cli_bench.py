@@ -9,8 +9,9 @@ from liveedit_app.cli import main
 
 
 def test_bench_quality_writes_a_json_and_an_offline_report(monkeypatch, tmp_path, capsys):
-    def variants(model, device, names):
+    def variants(model, device, names, teacher, teacher_steps):
         assert (model, device, names) == ("liveedit-tiny", "auto", ["student", "identity"])
+        assert (teacher, teacher_steps) == (None, 50)
         return [
             streaming_variant("student", "paint double", PaintEditor()),
             identity_variant(),
