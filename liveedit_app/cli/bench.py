@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -133,6 +134,8 @@ def _machine() -> dict:
         "platform": platform.platform(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        # other work on the machine slows every number down: say how busy it was
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
     }
 
