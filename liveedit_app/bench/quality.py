@@ -76,6 +76,7 @@ def run_quality(
     cases for the report's frame strips."""
     runnable = [v for v in variants if v.run is not None]
     progress = progress or Progress(len(cases) * len(runnable), "bench quality")
+    failed: dict[str, str] = {}  # a baseline that breaks is reported, the others go on
     strips: dict[str, dict[str, np.ndarray]] = {}
     scored: dict[str, list[dict]] = {v.name: [] for v in runnable}
     descriptors: dict[str, list[np.ndarray]] = {v.name: [] for v in runnable}
@@ -86,13 +87,22 @@ def run_quality(
             if case.target is not None:
                 strips[case.name]["target"] = case.target
         for variant in runnable:
-            run = variant.run(case)
+            if variant.name in failed:
+                continue
+            try:
+                run = variant.run(case)
+            except Exception as err:  # one broken baseline must not lose the whole run
+                failed[variant.name] = f"failed on {case.name}: {type(err).__name__}: {err}"
+                progress.note(f"{variant.name}: {failed[variant.name]}")
+                continue
             scored[variant.name].append(score_case(case, run, flows))
             descriptors[variant.name].append(metrics.edit_descriptor(run.frames, case.edit_region))
             if number < strip_cases:
                 strips[case.name][variant.name] = run.frames
             rate = f" · {run.fps:.2f} frames/s" if run.wall_s > 0 else ""
             progress.step(f"{variant.name} · {case.name}{rate}")
+    for name in failed:
+        del scored[name], descriptors[name]
     _fill_instruction_accuracy(cases, scored, descriptors)
     data = {
         "kind": "quality",
@@ -102,8 +112,8 @@ def run_quality(
             {
                 "name": v.name,
                 "label": v.label,
-                "skipped": v.skipped or None,
-                "summary": summarize(scored[v.name]) if v.run is not None else {},
+                "skipped": v.skipped or failed.get(v.name),
+                "summary": summarize(scored[v.name]) if v.name in scored else {},
                 "cases": scored.get(v.name, []),
             }
             for v in variants

@@ -67,3 +67,20 @@ def test_every_case_is_described_with_its_size_and_what_it_has(colour_cases):
             "has_target": True,
         }
     ]
+
+
+def test_a_baseline_that_breaks_is_reported_failed_and_the_others_finish(colour_cases):
+    class Broken(PaintEditor):
+        def push(self, frame):
+            if frame.index == 3:
+                raise RuntimeError("out of memory")
+            return super().push(frame)
+
+    variants, _ = run(
+        colour_cases,
+        streaming_variant("broken", "broken", Broken()),
+        streaming_variant("paint", "paint", PaintEditor()),
+    )
+    assert variants["broken"]["skipped"] == "failed on red-0: RuntimeError: out of memory"
+    assert variants["broken"]["cases"] == [] and variants["broken"]["summary"] == {}
+    assert variants["paint"]["summary"]["instruction_accuracy"] == 1.0
