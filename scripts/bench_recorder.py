@@ -176,8 +176,6 @@ def engine_load(stop: threading.Event) -> tuple[str, dict, threading.Thread]:
     """Runs the engine on a thread until `stop`: the shipped model when it is installed, else the
     same architecture with random weights (the same work). Returns what ran, a dict whose
     "frames" counts the frames pushed, and the thread."""
-    import dataclasses
-
     import torch
 
     from liveedit_app.engine.config import model_config
@@ -189,13 +187,7 @@ def engine_load(stop: threading.Event) -> tuple[str, dict, threading.Thread]:
         editor = StreamEditor.load("liveedit-tiny", device="cpu")
         label = "StreamEditor liveedit-tiny (cpu)"
     except ModelNotFoundError:
-        cfg = model_config("tiny")
-        cfg = dataclasses.replace(
-            cfg,
-            text_encoder="hash",
-            text_encoder_params={"text_dim": cfg.dit.text_dim, "text_len": cfg.dit.text_len},
-        )
-        editor = StreamEditor.from_config(cfg)
+        editor = StreamEditor.from_config(model_config("tiny"))  # hash text encoder
         label = "StreamEditor tiny config, random weights (cpu)"
     editor.set_prompt("make it snow")
     pattern = TestPatternSource(256, 256)

@@ -165,7 +165,9 @@ class NoCameras:
         return []
 
 
-def test_record_action_in_the_main_window_records_the_edited_stream(qtbot):
+@pytest.fixture
+def main_window(qtbot):
+    """The app's main window with recording attached, a per-frame test editor and no mic."""
     from liveedit_app.ui import recording
     from liveedit_app.ui.main_window import MainWindow
 
@@ -175,8 +177,15 @@ def test_record_action_in_the_main_window_records_the_edited_stream(qtbot):
         models=["liveedit-tiny"],
     )
     qtbot.addWidget(window)
-    controller = getattr(window, "recording", None) or recording.attach_recording(window)
-    controller.microphone_factory = NoMicrophone
+    if getattr(window, "recording", None) is None:
+        recording.attach_recording(window)
+    window.recording.microphone_factory = NoMicrophone
+    yield window
+    window.close()
+
+
+def test_record_action_in_the_main_window_records_the_edited_stream(qtbot, main_window):
+    window, controller = main_window, main_window.recording
     window.start("pattern")
     record = window.actions["record"]
     assert record.isEnabled()
@@ -190,46 +199,25 @@ def test_record_action_in_the_main_window_records_the_edited_stream(qtbot):
     assert result.frames >= 5 and result.path.exists()
     assert window.status_state.recording_s is None
     assert not record.isChecked() and record.text() == "Record"
-    window.close()
 
 
-def test_virtual_camera_without_a_backend_explains_and_switches_itself_off(qtbot, monkeypatch):
+def test_virtual_camera_without_a_backend_explains_and_switches_itself_off(
+    qtbot, monkeypatch, main_window
+):
     import pyvirtualcam
-
-    from liveedit_app.ui import recording
-    from liveedit_app.ui.main_window import MainWindow
 
     def no_device(*args, **kwargs):
         raise RuntimeError("'v4l2loopback' backend: No v4l2 loopback device found")
 
     monkeypatch.setattr(pyvirtualcam, "Camera", no_device)
-    window = MainWindow(
-        editor_factory=lambda name, device: ChunkEditor(chunk=1),
-        camera_backend=NoCameras(),
-        models=["liveedit-tiny"],
-    )
-    qtbot.addWidget(window)
-    if getattr(window, "recording", None) is None:
-        recording.attach_recording(window)
-    action = window.recording_actions["virtual_camera"]
+    action = main_window.recording_actions["virtual_camera"]
     action.trigger()
     qtbot.waitUntil(lambda: not action.isChecked(), timeout=5000)
-    assert window.errors.error.message.startswith("No virtual camera is available")
-    window.close()
+    assert main_window.errors.error.message.startswith("No virtual camera is available")
 
 
-def test_closing_the_window_finalizes_a_running_take(qtbot):
-    from liveedit_app.ui import recording
-    from liveedit_app.ui.main_window import MainWindow
-
-    window = MainWindow(
-        editor_factory=lambda name, device: ChunkEditor(chunk=1),
-        camera_backend=NoCameras(),
-        models=["liveedit-tiny"],
-    )
-    qtbot.addWidget(window)
-    controller = getattr(window, "recording", None) or recording.attach_recording(window)
-    controller.microphone_factory = NoMicrophone
+def test_closing_the_window_finalizes_a_running_take(qtbot, main_window):
+    window, controller = main_window, main_window.recording
     window.start("pattern")
     window.actions["record"].trigger()
     qtbot.waitUntil(lambda: controller.recorder.frames_written >= 3, timeout=20_000)
