@@ -93,3 +93,36 @@ def test_aligner_holds_sound_back_until_its_picture_has_arrived():
     aligner.on_video(0.1, arrival_s=10.4, latency_s=0.3)
     assert len(aligner.pop_ready(0.1)) == 100
     assert aligner.measured_latency_s == pytest.approx(0.3)
+
+
+def test_microphone_chunks_are_int16_frames_stamped_at_their_first_sample(monkeypatch):
+    import time
+
+    from PySide6.QtCore import QByteArray
+
+    from liveedit_app.media.audio import MicrophoneCapture
+
+    got = []
+    mic = MicrophoneCapture(lambda pcm, t: got.append((pcm, t)), sample_rate=48_000, channels=2)
+    samples = np.arange(960 * 2, dtype=np.int16)  # 20 ms of stereo, interleaved
+
+    class FakeDevice:
+        def readAll(self):
+            return QByteArray(samples.tobytes())
+
+    mic._io = FakeDevice()
+    monkeypatch.setattr(time, "monotonic", lambda: 100.0)
+    mic._read()
+    ((pcm, capture_s),) = got
+    assert pcm.shape == (960, 2) and pcm.dtype == np.int16 and pcm[1, 0] == 2
+    assert capture_s == pytest.approx(100.0 - 0.02)
+
+
+def test_no_microphone_is_a_recording_error_that_says_so(qapp):
+    from liveedit_app.errors import RecordingError
+    from liveedit_app.media.audio import MicrophoneCapture
+
+    if MicrophoneCapture.available_devices():
+        pytest.skip("this machine has a microphone")
+    with pytest.raises(RecordingError, match="No microphone found: recording without sound"):
+        MicrophoneCapture(lambda pcm, t: None).start()
