@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from liveedit_app.errors import CheckpointError
-from liveedit_app.modelstore.store import InstalledModel, ModelStore
+from liveedit_app.modelstore.store import InstalledModel, ModelStore, describe_speed, human_size
 
 
 def register(subparsers) -> None:
@@ -39,22 +39,6 @@ def register(subparsers) -> None:
     remove = actions.add_parser("remove", help="delete a model installed in your data folder")
     remove.add_argument("name", metavar="NAME")
     remove.set_defaults(func=_remove)
-
-
-def human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
-def describe_speed(model: InstalledModel) -> str:
-    fps = model.fps
-    if fps is None:
-        return "not measured"
-    device = model.card.speed.get("device")
-    return f"{fps:.1f} fps" + (f" on {device}" if device else "")
 
 
 def _row(model: InstalledModel) -> dict:

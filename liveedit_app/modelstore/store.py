@@ -58,6 +58,23 @@ class VerifyReport:
         return [c for c in self.checks if c.status not in ("ok", "unlisted")]
 
 
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def describe_speed(model: InstalledModel) -> str:
+    """ "41.5 fps on H100" from the card's measured speed, or "not measured"."""
+    fps = model.fps
+    if fps is None:
+        return "not measured"
+    device = model.card.speed.get("device")
+    return f"{fps:.1f} fps" + (f" on {device}" if device else "")
+
+
 def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 

@@ -7,26 +7,8 @@ import pytest
 
 from liveedit_app.cli import main
 from liveedit_app.errors import CheckpointError, ModelNotFoundError
-from liveedit_app.modelstore.card import file_entry
 from liveedit_app.modelstore.download import DownloadError
 from liveedit_app.modelstore.store import ModelStore
-
-WEIGHTS = bytes(range(256)) * 4096  # 1 MiB, not all zeros
-
-
-def make_model(folder: Path, name="wan-test", weights=WEIGHTS, **card) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "dit.safetensors").write_bytes(weights)
-    (folder / "extra").mkdir()
-    (folder / "extra" / "vae.safetensors").write_bytes(weights[:1000])
-    files = {
-        "dit.safetensors": file_entry(folder / "dit.safetensors"),
-        "extra/vae.safetensors": file_entry(folder / "extra" / "vae.safetensors"),
-    }
-    data = {"name": name, "files": files, "vram_gb": 9.5,
-            "speed": {"fps": 41.5, "device": "H100"}, "config": {"keep": "me"}, **card}  # fmt: skip
-    (folder / "model.json").write_text(json.dumps(data))
-    return folder
 
 
 @pytest.fixture
@@ -34,31 +16,33 @@ def store(tmp_path):
     return ModelStore(user_dir=tmp_path / "user", shipped_dir=tmp_path / "shipped")
 
 
-def test_install_from_a_folder_lists_size_vram_and_speed(store, tmp_path):
+def test_install_from_a_folder_lists_size_vram_and_speed(store, tmp_path, make_model, weights):
     src = make_model(tmp_path / "src")
     model = store.install_folder(src)
     listed = store.list()
     assert [(m.name, m.source, m.vram_gb, m.fps) for m in listed] == [
         ("wan-test", "user", 9.5, 41.5)
     ]
-    assert listed[0].size_bytes == len(WEIGHTS) + 1000 + (src / "model.json").stat().st_size
-    assert (model.path / "extra" / "vae.safetensors").read_bytes() == WEIGHTS[:1000]
+    assert listed[0].size_bytes == len(weights) + 1000 + (src / "model.json").stat().st_size
+    assert (model.path / "extra" / "vae.safetensors").read_bytes() == weights[:1000]
     assert store.verify("wan-test").ok
     assert json.loads((model.path / "model.json").read_text())["config"] == {"keep": "me"}
 
 
-def test_a_damaged_folder_is_refused_and_leaves_nothing_behind(store, tmp_path):
+def test_a_damaged_folder_is_refused_and_leaves_nothing_behind(
+    store, tmp_path, make_model, weights
+):
     src = make_model(tmp_path / "src")
-    (src / "dit.safetensors").write_bytes(WEIGHTS[:-1] + b"\x00")
+    (src / "dit.safetensors").write_bytes(weights[:-1] + b"\x00")
     with pytest.raises(CheckpointError, match="damaged") as info:
         store.install_folder(src)
     assert "dit.safetensors: sha256" in info.value.details
     assert store.list() == [] and list(store.user_dir.glob("*")) == []
 
 
-def test_verify_names_missing_and_changed_files(store, tmp_path):
+def test_verify_names_missing_and_changed_files(store, tmp_path, make_model, weights):
     model = store.install_folder(make_model(tmp_path / "src"))
-    (model.path / "dit.safetensors").write_bytes(b"x" * len(WEIGHTS))
+    (model.path / "dit.safetensors").write_bytes(b"x" * len(weights))
     (model.path / "extra" / "vae.safetensors").unlink()
     report = store.verify("wan-test")
     assert not report.ok
@@ -68,7 +52,9 @@ def test_verify_names_missing_and_changed_files(store, tmp_path):
     }
 
 
-def test_user_models_shadow_shipped_ones_and_only_user_models_can_be_removed(store, tmp_path):
+def test_user_models_shadow_shipped_ones_and_only_user_models_can_be_removed(
+    store, tmp_path, make_model
+):
     make_model(store.shipped_dir / "tiny", name="liveedit-tiny")
     make_model(store.shipped_dir / "wan", name="wan-test")
     store.install_folder(make_model(tmp_path / "src"))
@@ -87,15 +73,15 @@ def test_user_models_shadow_shipped_ones_and_only_user_models_can_be_removed(sto
         store.get("nope")
 
 
-def test_a_second_install_of_a_name_needs_replace(store, tmp_path):
+def test_a_second_install_of_a_name_needs_replace(store, tmp_path, make_model, weights):
     store.install_folder(make_model(tmp_path / "a"))
     with pytest.raises(CheckpointError, match="already installed"):
-        store.install_folder(make_model(tmp_path / "b", weights=WEIGHTS[::-1]))
+        store.install_folder(make_model(tmp_path / "b", weights=weights[::-1]))
     store.install_folder(tmp_path / "b", replace=True)
-    assert (store.find("wan-test") / "dit.safetensors").read_bytes() == WEIGHTS[::-1]
+    assert (store.find("wan-test") / "dit.safetensors").read_bytes() == weights[::-1]
 
 
-def test_a_card_naming_a_file_outside_its_folder_is_refused(store, tmp_path):
+def test_a_card_naming_a_file_outside_its_folder_is_refused(store, tmp_path, make_model):
     src = make_model(tmp_path / "src")
     card = json.loads((src / "model.json").read_text())
     card["files"]["../../evil"] = {"sha256": "0" * 64}
@@ -151,7 +137,9 @@ def repo_server(tmp_path):
     server.server_close()
 
 
-def test_download_resumes_after_an_interruption_and_installs_verified(store, repo_server):
+def test_download_resumes_after_an_interruption_and_installs_verified(
+    store, repo_server, make_model, weights
+):
     handler, endpoint = repo_server
     make_model(handler.root)
     handler.cut_once.add("dit.safetensors")
@@ -159,30 +147,32 @@ def test_download_resumes_after_an_interruption_and_installs_verified(store, rep
         store.install_repo("owner/wan-test", endpoint=endpoint)
     staging = store.user_dir / ".download-owner-wan-test-main"
     part = staging / "dit.safetensors.part"
-    assert part.stat().st_size == len(WEIGHTS) // 2
+    assert part.stat().st_size == len(weights) // 2
     assert store.list() == []
     model = store.install_repo("owner/wan-test", endpoint=endpoint)
-    assert (model.path / "dit.safetensors").read_bytes() == WEIGHTS
+    assert (model.path / "dit.safetensors").read_bytes() == weights
     assert store.verify("wan-test").ok and not staging.exists()
     ranges = [r for p, r in handler.requests if p.endswith("/dit.safetensors")]
-    assert ranges == [None, f"bytes={len(WEIGHTS) // 2}-"]
+    assert ranges == [None, f"bytes={len(weights) // 2}-"]
 
 
-def test_a_download_whose_checksum_does_not_match_is_deleted_and_refused(store, repo_server):
+def test_a_download_whose_checksum_does_not_match_is_deleted_and_refused(
+    store, repo_server, make_model, weights
+):
     handler, endpoint = repo_server
     make_model(handler.root)
-    (handler.root / "dit.safetensors").write_bytes(WEIGHTS[::-1])  # served bytes != card's sum
+    (handler.root / "dit.safetensors").write_bytes(weights[::-1])  # served bytes != card's sum
     with pytest.raises(DownloadError, match="damaged"):
         store.install_repo("owner/wan-test", endpoint=endpoint)
     assert not list(store.user_dir.rglob("dit.safetensors*"))
     assert store.list() == []
 
 
-def test_a_repo_without_checksums_is_not_downloaded(store, repo_server):
+def test_a_repo_without_checksums_is_not_downloaded(store, repo_server, make_model, weights):
     handler, endpoint = repo_server
     make_model(handler.root)
     card = json.loads((handler.root / "model.json").read_text())
-    card["files"]["dit.safetensors"] = {"bytes": len(WEIGHTS)}
+    card["files"]["dit.safetensors"] = {"bytes": len(weights)}
     (handler.root / "model.json").write_text(json.dumps(card))
     with pytest.raises(DownloadError, match="checksums"):
         store.install_repo("owner/wan-test", endpoint=endpoint)
@@ -196,7 +186,7 @@ def test_offline_download_says_the_server_cannot_be_reached(store, repo_server):
     assert endpoint != dead
 
 
-def test_cli_install_list_verify_remove(tmp_path, capsys):
+def test_cli_install_list_verify_remove(tmp_path, capsys, make_model):
     src = make_model(tmp_path / "src")
     assert main(["models", "install", str(src)]) == 0
     assert main(["models", "list"]) == 0
