@@ -17,11 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from liveedit_app.engine.kv_cache import KVCache
-from liveedit_app.engine.rope import apply_rope
+from liveedit_app.engine.rope import rotate
 
 
 class RMSNorm(nn.Module):
-    """RMS over the last dim in fp32, cast back, then the weight (Wan's WanRMSNorm)."""
+    """RMS over the last dim with an fp32 statistic, then the weight (Wan's WanRMSNorm). The
+    norm is reduced in fp32 without an fp32 copy of x; the scaling runs in x's dtype."""
 
     def __init__(self, dim: int, eps: float) -> None:
         super().__init__()
@@ -29,18 +30,17 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        xf = x.float()
-        out = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
-        return out.type_as(x) * self.weight
+        ms = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.float32).square()
+        scale = torch.rsqrt(ms / x.shape[-1] + self.eps)  # [..., 1] fp32
+        return x * scale.to(x.dtype) * self.weight
 
 
 class LayerNorm32(nn.LayerNorm):
-    """LayerNorm computed in fp32 (Wan's WanLayerNorm); affine only where the reference has it."""
+    """LayerNorm with fp32 statistics (Wan's WanLayerNorm); affine only where the reference
+    has it. torch's kernel accumulates bf16 input in fp32, so no fp32 copy is made."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight.float() if self.weight is not None else None
-        b = self.bias.float() if self.bias is not None else None
-        return F.layer_norm(x.float(), self.normalized_shape, w, b, self.eps).type_as(x)
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
 
 def block_causal_mask(frames: int, chunk_frames: int, tokens_per_frame: int, *,
@@ -68,20 +68,18 @@ def block_causal_mask(frames: int, chunk_frames: int, tokens_per_frame: int, *,
 
 @dataclass
 class ParallelKeys:
-    """Self-attention over the sequence itself. cos/sin [F, T, D/2]; mask [N, N] bool or None."""
+    """Self-attention over the sequence itself. cos/sin [N, 1, D] full-width RoPE rows
+    (rope.full_width); mask [N, N] bool or None."""
 
     cos: torch.Tensor
     sin: torch.Tensor
     mask: torch.Tensor | None = None
-    precise_rope: bool = False
 
     def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
                ) -> torch.Tensor:
         """q, k, v [B, N, H, D] (unrotated) -> [B, N, H, D]."""
-        cos = self.cos.flatten(0, 1)[None, :, None, :]
-        sin = self.sin.flatten(0, 1)[None, :, None, :]
-        q = apply_rope(q, cos, sin, self.precise_rope)
-        k = apply_rope(k, cos, sin, self.precise_rope)
+        q = rotate(q, self.cos, self.sin)
+        k = rotate(k, self.cos, self.sin)
         out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
                                              v.transpose(1, 2), attn_mask=self.mask)
         return out.transpose(1, 2)
@@ -91,7 +89,8 @@ class ParallelKeys:
 class CachedKeys:
     """Self-attention of one chunk pass against the KV cache.
 
-    q_cos/q_sin [Nq, D/2] belong to the query tokens; kv_cos/kv_sin [Nk, D/2] and slots [Nk] to
+    q_cos/q_sin [Nq, 1, D] (rope.full_width rows) belong to the query tokens; kv_cos/kv_sin
+    [Nk, 1, D] and slots [Nk] to
     the tokens whose K/V this pass writes (the same tokens unless the static-skip cache computes
     queries for fewer). kv_len: the cache prefix the queries read. key_mask [kv_len] bool
     (True = visible) hides chunk slots that this pass does not rewrite."""
@@ -104,15 +103,12 @@ class CachedKeys:
     slots: torch.Tensor
     kv_len: int
     key_mask: torch.Tensor | None = None
-    precise_rope: bool = False
 
     def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
                ) -> torch.Tensor:
         """q [B, Nq, H, D], k, v [B, Nk, H, D] (unrotated) -> [B, Nq, H, D]."""
-        q = apply_rope(q, self.q_cos[None, :, None, :], self.q_sin[None, :, None, :],
-                       self.precise_rope).transpose(1, 2)  # [B, H, Nq, D]
-        k = apply_rope(k, self.kv_cos[None, :, None, :], self.kv_sin[None, :, None, :],
-                       self.precise_rope).transpose(1, 2)
+        q = rotate(q, self.q_cos, self.q_sin).transpose(1, 2)  # [B, H, Nq, D]
+        k = rotate(k, self.kv_cos, self.kv_sin).transpose(1, 2)
         v = v.transpose(1, 2)
         if torch.is_grad_enabled() and (k.requires_grad or v.requires_grad):
             keys = self.cache.k[layer][:, :, :self.kv_len].index_copy(2, self.slots, k)

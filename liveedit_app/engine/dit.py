@@ -29,7 +29,7 @@ from liveedit_app.engine.attention import (
 )
 from liveedit_app.engine.config import DiTConfig
 from liveedit_app.engine.kv_cache import KVCache
-from liveedit_app.engine.rope import Rope3D
+from liveedit_app.engine.rope import Rope3D, full_width
 from liveedit_app.engine.token_plan import TokenPlan, put, take
 
 ContextKV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer cross-attention k, v [B, H, L, D]
@@ -214,7 +214,7 @@ class CausalDiT(nn.Module):
         if teacher or attn == "block_causal":
             attn_mask = self._mask(f, chunk_frames, t_tok, teacher, tokens.device)
         cos, sin = self.rope.tables(positions, h // self.cfg.patch[1], w // self.cfg.patch[2])
-        keys = ParallelKeys(cos, sin, attn_mask, self.precise)
+        keys = ParallelKeys(*self._rope_rows(cos.flatten(0, 1), sin.flatten(0, 1)), attn_mask)
         ctx_kv = self.context_kv(ctx)
         x = tokens
         for i, blk in enumerate(self.blocks):
@@ -222,6 +222,12 @@ class CausalDiT(nn.Module):
         if teacher:
             x = x[:, f:]
         return self.unpatchify(self.head(x, e), h, w)
+
+    def _rope_rows(self, cos: torch.Tensor, sin: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """[N, D/2] half tables -> [N, 1, D] full-width rows in the rotation's dtype."""
+        c, s = full_width(cos, sin, torch.float64 if self.precise else self.dtype)
+        return c[:, None, :], s[:, None, :]
 
     def _mask(self, frames: int, chunk: int, tokens: int, teacher: bool,
               device: torch.device) -> torch.Tensor:
@@ -273,8 +279,9 @@ class CausalDiT(nn.Module):
             key_mask[slots.flatten()] = True
         elif plan is not None and plan.run is not None:
             q_cos, q_sin = _rows(cos, plan.run), _rows(sin, plan.run)
-        keys = CachedKeys(cache, q_cos, q_sin, kv_cos, kv_sin, slots.flatten(), kv_len, key_mask,
-                          self.precise)
+        q_rows = self._rope_rows(q_cos, q_sin)
+        kv_rows = q_rows if kv_cos is q_cos else self._rope_rows(kv_cos, kv_sin)
+        keys = CachedKeys(cache, *q_rows, *kv_rows, slots.flatten(), kv_len, key_mask)
         x = tokens
         for i, blk in enumerate(self.blocks):
             x = blk(x, e0, ctx_kv[i], keys, i, plan)

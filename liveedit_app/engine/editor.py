@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 import torch
 
-from liveedit_app import paths
 from liveedit_app.contract import EditedFrame, EditorStats, EditSettings, Frame
 from liveedit_app.engine import checkpoint
 from liveedit_app.engine.components import build_autoencoder, build_text_encoder
@@ -36,6 +35,8 @@ MASK_CACHES = ("static", "reference", "off")
 
 def find_model(name_or_path: str | Path) -> Path:
     """A model name (user models first, then shipped ones), a folder or a model.json -> path."""
+    from liveedit_app import paths  # here, not at import: the GPU box has no platformdirs
+
     path = Path(name_or_path)
     if path.suffix == ".json" or path.is_dir() or len(path.parts) > 1:
         return checkpoint.resolve_card(path)

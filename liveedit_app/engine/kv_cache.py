@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from liveedit_app.engine.rope import apply_rope
+from liveedit_app.engine.rope import full_width, rotate
 
 
 class KVCache:
@@ -78,6 +78,6 @@ class KVCache:
         """Rotate every cached key by -delta time positions (cos/sin [D/2]: Rope3D.time_shift)."""
         n = self.valid_tokens(self.frames_seen)
         keys = self.k[:, :, :, :n]  # [L, B, H, n, D]
-        rotated = apply_rope(keys.transpose(2, 3), cos, sin)  # rope wants [.., N, H, D]
-        keys.copy_(rotated.transpose(2, 3))
+        c, s = full_width(cos, sin, torch.float32)
+        keys.copy_(rotate(keys, c, s))  # [D] tables broadcast over [L, B, H, n, D]
         self.offset += delta

@@ -1,8 +1,9 @@
 """3D rotary position embedding (brief §2): per head, complex pairs of adjacent reals split into
 (time, height, width) groups; the time position is the absolute latent-frame index.
 
-Tables are computed once in float64 and kept as fp32 cos/sin; the rotation runs in fp32 (or in
-float64 with `precise=True`, the reference's complex128 arithmetic, for parity runs).
+Tables are computed once in float64 and kept as fp32 cos/sin; each pass casts its rows once to
+the dtype the rotation runs in: the model's (bf16) by default, float64 in precise mode (the
+reference's complex128 arithmetic, for parity runs).
 """
 
 from __future__ import annotations
@@ -74,14 +75,18 @@ class Rope3D:
         return full.cos().float().to(device), full.sin().float().to(device)
 
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-               precise: bool = False) -> torch.Tensor:
-    """Rotate adjacent-real pairs. x [B, N, H, D]; cos/sin broadcastable to [B, N, 1, D/2]."""
-    dtype = x.dtype
-    work = torch.float64 if precise else torch.float32
-    xr = x.to(work).unflatten(-1, (-1, 2))
-    a, b = xr[..., 0], xr[..., 1]
-    c = cos.to(work)
-    s = sin.to(work)
-    out = torch.stack((a * c - b * s, a * s + b * c), dim=-1)
-    return out.flatten(-2).to(dtype)
+def full_width(cos: torch.Tensor, sin: torch.Tensor, dtype: torch.dtype
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Half tables [..., D/2] -> full-width [..., D] for `rotate`: c = (c0, c0, c1, c1, ...),
+    s = (-s0, s0, -s1, s1, ...), cast once per pass to the dtype the rotation runs in."""
+    c = cos.repeat_interleave(2, dim=-1)
+    s = torch.stack((-sin, sin), dim=-1).flatten(-2)
+    return c.to(dtype), s.to(dtype)
+
+
+def rotate(x: torch.Tensor, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """Rotate adjacent-real pairs (a, b) -> (a·cos − b·sin, a·sin + b·cos) in c's dtype.
+    x [B, N, H, D]; c, s [N, 1, D] from `full_width`."""
+    xw = x.to(c.dtype)
+    swapped = xw.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
+    return (xw * c + swapped * s).to(x.dtype)
