@@ -20,10 +20,13 @@ def register(subparsers) -> None:
     parser.add_argument("--model", metavar="NAME", help="model to edit with (default: the last "
                         "one chosen, liveedit-tiny the first time)")
     parser.add_argument("--device", choices=DEVICES, help="where the model runs (default: auto)")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS",
+                        help="close the window after SECONDS (to check that an install works)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from liveedit_app.ui.app import run_app  # Qt loads only when the window is wanted
 
-    return run_app(source=args.source, model=args.model, device=args.device)
+    return run_app(source=args.source, model=args.model, device=args.device,
+                   quit_after=args.quit_after)

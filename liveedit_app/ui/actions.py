@@ -52,6 +52,11 @@ COMMANDS = (
     Command("toggle_theme", "Light Theme", "Ctrl+Shift+L", "Switch between dark and light",
             checkable=True),
     Command("error_details", "Error Details…", "Ctrl+E", "Show the full text of the last error"),
+    Command("welcome", "Welcome…", "F1", "What this computer offers and how to start"),
+    Command("collect_diagnostics", "Collect Diagnostics…", "Ctrl+Shift+D",
+            "Save a zip of logs and system information for a bug report"),
+    Command("open_log_folder", "Open Log Folder", "Ctrl+Shift+G",
+            "Show the log files and crash reports"),
     Command("quit", "Quit", "Ctrl+Q", "Close LiveEdit Studio"),
 )
 

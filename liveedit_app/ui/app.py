@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from liveedit_app import __version__
 from liveedit_app.settings import Settings
 from liveedit_app.ui.main_window import MainWindow
+from liveedit_app.ui.support import attach_support
 from liveedit_app.ui.theme import apply_theme
 
 
@@ -30,8 +31,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_app(source: str | None = None, model: str | None = None, device: str | None = None) -> int:
-    """Open the window on `source` (default: the last one) and run until it is closed."""
+def run_app(source: str | None = None, model: str | None = None, device: str | None = None,
+            quit_after: float | None = None) -> int:
+    """Open the window on `source` (default: the last one) and run until it is closed (or for
+    `quit_after` seconds: a smoke test of an installed app)."""
     app = create_application()
     settings = Settings.load()
     if model:
@@ -42,5 +45,8 @@ def run_app(source: str | None = None, model: str | None = None, device: str | N
     window = MainWindow(settings)
     app.aboutToQuit.connect(window.session.shutdown)  # threads end even if the loop is quit
     window.show()
+    attach_support(window)  # crash dialog, first-run page, Help's diagnostics and logs
     window.start(source)
+    if quit_after is not None:
+        QTimer.singleShot(int(quit_after * 1000), window.close)
     return app.exec()

@@ -8,6 +8,8 @@ first prompt. `maybe_show_welcome` shows it once per user (a flag in the setting
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,6 +29,7 @@ from liveedit_app.media.camera import CameraInfo, list_cameras
 from liveedit_app.modelstore.store import ModelStore
 from liveedit_app.settings import Settings
 
+log = logging.getLogger(__name__)
 SEEN_KEY = "welcome_shown"
 PATTERN_SOURCE = "pattern"
 CAMERA_PREFIX = "camera:"
@@ -178,4 +181,5 @@ def maybe_show_welcome(parent: QWidget | None, settings: Settings) -> WelcomeDia
     settings.set(SEEN_KEY, True)
     settings.save()
     dialog.open()
+    log.info("first-run page shown")
     return dialog

@@ -34,4 +34,4 @@ def test_no_arguments_opens_the_window(monkeypatch):
     monkeypatch.setattr("liveedit_app.ui.app.run_app",
                         lambda **kw: calls.append(kw) or 0)
     assert main([]) == 0
-    assert calls == [{"source": None, "model": None, "device": None}]
+    assert calls == [{"source": None, "model": None, "device": None, "quit_after": None}]
