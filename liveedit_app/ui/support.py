@@ -1,5 +1,5 @@
-"""Looking after the app from the window: the crash dialog, the first-run page, and the Help
-menu's Welcome, Collect Diagnostics and Open Log Folder commands.
+"""Looking after the app from the window: its icon, the crash dialog, the first-run page, and the
+Help menu's Welcome, Collect Diagnostics and Open Log Folder commands.
 
 `attach_support(window)` is the one call the window's start-up makes once the window is shown.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QIcon
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 from liveedit_app import paths
@@ -25,6 +25,7 @@ HELP_ACTIONS = ("welcome", "collect_diagnostics", "open_log_folder")
 def attach_support(window: QMainWindow) -> CrashReporter:
     """`window` is the main window: its `actions`, `settings`, `edit` (the prompt state),
     `open_source(spec)` and `errors.show_error(err)` are what this uses."""
+    QApplication.setWindowIcon(app_icon())
     window.crash_reporter = install_crash_dialog(window)
     actions = window.actions
     actions["welcome"].triggered.connect(lambda: open_welcome(window))
@@ -43,6 +44,16 @@ def attach_support(window: QMainWindow) -> CrashReporter:
     # logged once the event loop runs, i.e. when the window is really on screen
     QTimer.singleShot(0, lambda: log.info("main window shown"))
     return window.crash_reporter
+
+
+def app_icon() -> QIcon:
+    """The shipped icon: the SVG, and PNGs for a Qt without the SVG icon plugin."""
+    icon = QIcon()
+    folder = paths.resources_dir() / "icons"
+    for name in ("liveedit.svg", "liveedit-256.png", "liveedit-32.png"):
+        if (folder / name).is_file():
+            icon.addFile(str(folder / name))
+    return icon
 
 
 def open_welcome(window: QMainWindow) -> WelcomeDialog:

@@ -61,8 +61,10 @@ def test_welcome_page_opens_on_the_first_start_only(make_window):
     assert len(_welcome(second)) == 1
 
 
-def test_help_menu_offers_welcome_diagnostics_and_logs(make_window):
+def test_help_menu_offers_welcome_diagnostics_and_logs_and_the_app_has_its_icon(make_window):
     win = make_window()
+    assert not win.windowIcon().isNull()
+    assert win.windowIcon().pixmap(32, 32).width() == 32
     help_menu = next(a.menu() for a in win.menuBar().actions() if "Help" in a.text())
     names = [a.objectName() for a in help_menu.actions()]
     assert [n for n in names if n in HELP_ACTIONS] == list(HELP_ACTIONS)
