@@ -186,7 +186,8 @@ class StreamEditor:
         if mode == "static":
             self.planner = StaticSkipCache(self.dit, steps=len(self.sampler.steps))
         elif mode == "reference":
-            self.planner = ReferenceMaskCache(self.dit)
+            bucket = 64 if self.device.type == "cuda" else 1  # few attention shapes on GPUs
+            self.planner = ReferenceMaskCache(self.dit, bucket=bucket)
         else:
             self.planner = None
 

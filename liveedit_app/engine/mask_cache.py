@@ -59,12 +59,16 @@ class ReferenceMaskCache:
     """Brief §4: keep-ratio of latent pixels per frame, pruned steps, self-attention reuse."""
 
     def __init__(self, dit: CausalDiT, keep_ratio: float = 0.3,
-                 pruned_steps: tuple[int, ...] = (1, 2)) -> None:
+                 pruned_steps: tuple[int, ...] = (1, 2), bucket: int = 1) -> None:
+        """bucket > 1 rounds the kept count up to a multiple (adding the lowest-index unkept
+        tokens): a deviation from the reference that gives GPU attention kernels a few fixed
+        shapes instead of a new one per chunk."""
         if not 0.0 < keep_ratio <= 1.0:
             raise ValueError("keep_ratio must be in (0, 1]")
         self.dit = dit
         self.keep_ratio = keep_ratio
         self.pruned_steps = tuple(pruned_steps)
+        self.bucket = bucket
         self.stores = _Stores(dit, 1)
         self.prev_keep: torch.Tensor | None = None  # [F, h, w] bool from the previous chunk
         self.kept: torch.Tensor | None = None  # [F, K] for the current chunk, None = all
@@ -89,6 +93,7 @@ class ReferenceMaskCache:
         pooled = F.avg_pool2d(self.prev_keep.float()[:, None], (ph, pw))[:, 0]  # [F, h/2, w/2]
         keep = (pooled > 0.5).flatten(1)  # at least 3 of 4 pixels kept
         count = int(keep.sum(1).min())
+        count = min(t, -(-count // self.bucket) * self.bucket)
         if 0 < count < t:
             self.kept = _first_tokens(keep, count)
 

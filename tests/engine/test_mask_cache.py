@@ -83,3 +83,13 @@ def test_static_skip_recomputes_tokens_whose_source_changed():
     _, shares = _stream(dit, StaticSkipCache(dit, steps=4, threshold=0.02), mask=mask,
                         drift=1.0)
     assert shares == [1.0] * CHUNKS
+
+
+def test_bucketed_reference_cache_rounds_the_kept_count_up():
+    dit = toy_dit()
+    plain, bucketed = ReferenceMaskCache(dit, 0.3), ReferenceMaskCache(dit, 0.3, bucket=16)
+    _stream(dit, plain, size=32)
+    _stream(dit, bucketed, size=32)
+    assert bucketed.kept.shape[1] % 16 == 0
+    assert bucketed.kept.shape[1] >= plain.kept.shape[1]
+    assert torch.isin(plain.kept, bucketed.kept).all()
