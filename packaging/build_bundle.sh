@@ -21,6 +21,7 @@ pyinstaller --noconfirm --clean --log-level WARN \
   --distpath "$OUT/dist" --workpath "$OUT/work" packaging/liveedit.spec
 build_s=$(python -c "print(round($(date +%s.%N) - $t0, 1))")
 APP="$OUT/dist/liveedit"
+chmod -R a+rX "$APP"  # files saved 0600 in the checkout must be readable by every user
 size_mb=$(du -sm "$APP" | cut -f1)
 echo "== built in ${build_s} s: $APP, ${size_mb} MB"
 
