@@ -150,6 +150,11 @@ def _fully_shard(dit: CausalDiT, d: Dist, mixed: bool) -> None:
         # inputs keep their dtype: the timesteps (0..1000) must not be rounded to bf16
         policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32,
                                       cast_forward_inputs=False)
+    # every rank starts from rank 0's weights (DDP does this itself; fully_shard keeps each
+    # rank's own slice, and a freshly initialised DiT differs per rank)
+    with torch.no_grad():
+        for tensor in dit.state_dict().values():
+            dist.broadcast(tensor, 0)
     # FSDP2 warns about every view a unit returns; the DiT never writes into them in place
     warnings.filterwarnings("ignore", message=".*returned a view tensor.*")
     for block in dit.blocks:
