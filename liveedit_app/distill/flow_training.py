@@ -73,6 +73,8 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
             r.log.log(step, **meter.flush(r.dist), lr=opt.param_groups[0]["lr"])
         if r.should_save(step):
             r.save(step, {"dit": dit}, {"opt": opt})
+    if not r.should_save(step):  # stopped by the minute budget between saves
+        r.save(step, {"dit": dit}, {"opt": opt})
     if r.dist.main:
         save_file({k: v.detach().cpu().contiguous() for k, v in dit.state_dict().items()},
                   str(r.folder / DIT_WEIGHTS))

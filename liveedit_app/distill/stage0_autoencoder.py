@@ -108,6 +108,8 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
             r.log.log(step, loss=means["loss"], psnr=10 * math.log10(1 / max(means["mse"], 1e-10)))
         if r.should_save(step):
             r.save(step, {"autoencoder": ae}, {"opt": opt})
+    if not r.should_save(step):  # stopped by the minute budget between saves
+        r.save(step, {"autoencoder": ae}, {"opt": opt})
 
     ae.eval()
     with torch.no_grad():

@@ -152,6 +152,8 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
             r.log.log(step, **meter.flush(r.dist))
         if r.should_save(step):
             r.save(step, modules, {"opt_g": opt_g, "opt_c": opt_c})
+    if not r.should_save(step):  # stopped by the minute budget between saves
+        r.save(step, modules, {"opt_g": opt_g, "opt_c": opt_c})
 
     if r.dist.main:
         for name, module in modules.items():

@@ -79,7 +79,7 @@ class Run:
             torch.backends.cudnn.allow_tf32 = True
         self.log = Logbook(self.folder, stage, enabled=self.dist.main)
         self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + self.dist.rank)
-        self.started = time.perf_counter()
+        self.started: float | None = None  # the training loop's first budget check
 
     @property
     def checkpoint(self) -> Path:
@@ -118,6 +118,8 @@ class Run:
         """True once the stage's minute budget is spent (decided by rank 0 for all ranks)."""
         if self.scfg.minutes <= 0:
             return False
+        if self.started is None:
+            self.started = time.perf_counter()
         late = time.perf_counter() - self.started > 60 * self.scfg.minutes
         return distributed.agree(late, self.dist)
 
