@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 STRIP_FRAMES = 4
-STRIP_HEIGHT = 96  # px of one frame in a strip; keeps a report at a few hundred KB
+STRIP_HEIGHT = 80  # px of one frame in a strip; keeps a report at a few hundred KB
 STRIP_LEVELS = 64  # grey levels per channel kept in strips: sensor noise costs PNG bytes
 LABEL_HEIGHT = 16  # px of the text band above each strip row
 
@@ -174,9 +174,12 @@ def _cell(value, best: float | None = None) -> str:
 
 
 def _summary_plot(variants: list[dict]) -> Figure:
+    """One small bar chart per metric, five to a row, one colour per editor."""
     keys = [k for k in QUALITY_COLUMNS if any(v["summary"].get(k) is not None for v in variants)]
-    figure = Figure(figsize=(2.4 * len(keys), 2.6), dpi=80, layout="constrained")
-    axes = figure.subplots(1, len(keys), squeeze=False)[0]
+    columns = min(5, len(keys))
+    rows = -(-len(keys) // columns)
+    figure = Figure(figsize=(2.3 * columns, 2.0 * rows + 0.5), dpi=80, layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
     colours = [f"C{i}" for i in range(len(variants))]
     for ax, key in zip(axes, keys, strict=False):
         values = [v["summary"].get(key) or 0.0 for v in variants]
@@ -184,27 +187,40 @@ def _summary_plot(variants: list[dict]) -> Figure:
         ax.set_title(QUALITY_COLUMNS[key][0] + _arrow(QUALITY_COLUMNS[key][2]), fontsize=8)
         ax.set_xticks([])
         ax.tick_params(labelsize=7)
+    for ax in axes[len(keys) :]:
+        ax.set_axis_off()
     handles = [
         axes[0].bar([0], [0], color=c, label=v["label"])
         for c, v in zip(colours, variants, strict=True)
     ]
-    figure.legend(handles=handles, loc="outside lower center", ncols=len(variants), fontsize=7)
+    figure.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=7)
     return figure
 
 
 def _per_case_plot(cases: list[dict], variants: list[dict]) -> Figure:
+    """One panel per metric, clips along x (named), one marker per editor: no lines, since
+    neighbouring clips have nothing to do with each other."""
     keys = ["target_psnr", "outside_psnr", "instability"]
     keys = [k for k in keys if any(r[k] is not None for v in variants for r in v["cases"])]
-    figure = Figure(figsize=(4 * max(1, len(keys)), 2.8), dpi=80, layout="constrained")
-    axes = figure.subplots(1, max(1, len(keys)), squeeze=False)[0]
+    width = max(7.0, 0.3 * len(cases) + 2.0)
+    figure = Figure(figsize=(width, 2.4 * max(1, len(keys)) + 0.8), dpi=80, layout="constrained")
+    axes = figure.subplots(max(1, len(keys)), 1, squeeze=False, sharex=True)[:, 0]
+    x = np.arange(len(cases))
+    offsets = np.linspace(-0.25, 0.25, len(variants)) if len(variants) > 1 else [0.0]
     for ax, key in zip(axes, keys, strict=False):
-        for i, variant in enumerate(variants):
+        for i, (variant, dx) in enumerate(zip(variants, offsets, strict=True)):
             values = [np.nan if r[key] is None else r[key] for r in variant["cases"]]
-            ax.plot(range(len(values)), values, "o-", ms=3, color=f"C{i}", label=variant["label"])
+            ax.plot(x + dx, values, "o", ms=4, color=f"C{i}", label=variant["label"])
         ax.set_title(QUALITY_COLUMNS[key][0] + _arrow(QUALITY_COLUMNS[key][2]), fontsize=8)
-        ax.set_xlabel("clip", fontsize=7)
         ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=6)
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1].set_xticks(x, [c["name"] for c in cases], rotation=60, ha="right", fontsize=6)
+    figure.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="outside upper center",
+        fontsize=7,
+        ncols=min(3, len(variants)),
+    )
     return figure
 
 
