@@ -245,6 +245,7 @@ def attach_recording(window) -> RecordingController:
     record = window.actions["record"]
     record.setEnabled(True)
     extra = _add_actions(window)
+    _put_pause_beside_record(window, extra["pause_recording"])
     window.recording = controller
     window.recording_actions = extra
 
@@ -348,6 +349,19 @@ def _add_actions(window) -> dict[str, QAction]:
         actions[name] = action
     actions["record_source"].setChecked(bool(window.settings.get(RECORD_SOURCE_KEY, False)))
     return actions
+
+
+def _put_pause_beside_record(window, pause: QAction) -> None:
+    toolbar = getattr(window, "toolbar", None)
+    if toolbar is None:
+        return
+    actions = toolbar.actions()
+    record = window.actions["record"]
+    after = actions.index(record) + 1 if record in actions else len(actions)
+    if after < len(actions):
+        toolbar.insertAction(actions[after], pause)
+    else:
+        toolbar.addAction(pause)
 
 
 def _recover_now(window) -> None:

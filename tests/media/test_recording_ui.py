@@ -188,8 +188,15 @@ def test_record_action_in_the_main_window_records_the_edited_stream(qtbot, main_
     window, controller = main_window, main_window.recording
     window.start("pattern")
     record = window.actions["record"]
-    assert record.isEnabled()
+    pause = window.recording_actions["pause_recording"]
+    toolbar = window.toolbar.actions()
+    assert record.isEnabled() and not pause.isEnabled()
+    assert toolbar.index(pause) == toolbar.index(record) + 1
     record.trigger()
+    assert controller.state == "recording" and pause.isEnabled()
+    pause.trigger()
+    assert controller.state == "paused"
+    pause.trigger()
     assert controller.state == "recording"
     qtbot.waitUntil(lambda: controller.recorder.frames_written >= 5, timeout=20_000)
     qtbot.waitUntil(lambda: window.status_state.recording_s is not None, timeout=5000)
