@@ -1,7 +1,8 @@
 """`bench speed`: how fast an editor streams, how long a creator waits, how much memory it takes.
 
 Each configuration is loaded fresh, streams a short warm-up clip (its first-frame time is the cold
-start a creator sees after choosing a model), is reset, then streams the measured clip.
+start a creator sees after choosing a model), is reset, then streams the measured clip a few times
+(medians, so a burst of other work on a shared machine moves the numbers less).
 """
 
 from __future__ import annotations
@@ -62,33 +63,37 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(target: SpeedTarget, clip: BenchCase, warmup: BenchCase) -> dict:
+def measure(target: SpeedTarget, clip: BenchCase, warmup: BenchCase, repeats: int = 3) -> dict:
+    """Load, warm up, then stream `clip` `repeats` times (reset between): rates and first-frame
+    times are medians over the passes, latency percentiles run over every chunk of every pass."""
     reset_peak_memory(target.device)
     start = time.perf_counter()
     editor = target.load()
     load_s = time.perf_counter() - start
     cold = stream_clip(editor, warmup)
-    run = stream_clip(editor, clip)
-    latencies_ms = np.array(run.chunk_latencies_s) * 1000.0
+    runs = [stream_clip(editor, clip) for _ in range(repeats)]
+    latencies_ms = np.concatenate([r.chunk_latencies_s for r in runs]) * 1000.0
     return {
         "model": target.model,
         "device": target.device,
         "mode": target.mode,
-        "frames": len(run.frames),
+        "frames": len(clip.source),
         "height": int(clip.source.shape[1]),
         "width": int(clip.source.shape[2]),
-        "chunks": len(latencies_ms),
-        "fps": run.fps,
+        "chunks": len(runs[0].chunk_latencies_s),
+        "repeats": repeats,
+        "fps": float(np.median([r.fps for r in runs])),
+        "fps_each": [r.fps for r in runs],
         "chunk_latency_p50_ms": float(np.percentile(latencies_ms, 50)),
         "chunk_latency_p95_ms": float(np.percentile(latencies_ms, 95)),
-        "first_frame_ms": run.first_frame_s * 1000.0,
+        "first_frame_ms": float(np.median([r.first_frame_s for r in runs])) * 1000.0,
         "first_frame_cold_ms": cold.first_frame_s * 1000.0,
         "load_s": load_s,
         "peak_memory_mb": peak_memory_mb(target.device),
         "memory_kind": "cuda max_memory_allocated"
         if target.device.startswith("cuda")
         else "process peak RSS",
-        "recompute_share": run.recompute_share,
+        "recompute_share": float(np.mean([r.recompute_share for r in runs])),
     }
 
 
@@ -97,6 +102,7 @@ def run_speed(
     clip: BenchCase,
     *,
     warmup_frames: int = 8,
+    repeats: int = 3,
     settings: dict | None = None,
     progress: Progress | None = None,
 ) -> dict:
@@ -113,7 +119,7 @@ def run_speed(
     )
     rows = []
     for target in targets:
-        row = measure(target, clip, warmup)
+        row = measure(target, clip, warmup, repeats)
         rows.append(row)
         progress.step(
             f"{target.model} · {target.device} · {target.mode}: {row['fps']:.2f} frames/s, "

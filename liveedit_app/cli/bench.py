@@ -58,6 +58,7 @@ def register(subparsers) -> None:
     speed.add_argument("--models", default="all", help="comma-separated names (default: all)")
     speed.add_argument("--devices", default="auto", help="comma-separated, or auto (default)")
     speed.add_argument("--frames", type=int, default=32, help="frames streamed (default: 32)")
+    speed.add_argument("--repeats", type=int, default=3, help="measured passes (default: 3)")
     speed.add_argument("--out", type=Path, help="folder for result.json and report.html")
     speed.set_defaults(func=run_speed_command)
 
@@ -96,6 +97,7 @@ def run_speed_command(args: argparse.Namespace) -> int:
     from liveedit_app.bench.speed import run_speed
 
     _positive(args.frames, "--frames")
+    _positive(args.repeats, "--repeats")
     models = editors.installed_models() if args.models == "all" else args.models.split(",")
     if not models:
         raise BenchmarkError("No model is installed, so there is nothing to measure.")
@@ -103,7 +105,7 @@ def run_speed_command(args: argparse.Namespace) -> int:
     targets = editors.speed_targets(models, devices)
     clip = editors.speed_clip(models[0], args.frames)
     settings = {"models": ", ".join(models), "devices": ", ".join(devices), **_machine()}
-    data = run_speed(targets, clip, settings=settings)
+    data = run_speed(targets, clip, repeats=args.repeats, settings=settings)
     _write(data, None, args.out, "speed")
     return 0
 

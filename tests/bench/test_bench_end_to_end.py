@@ -56,7 +56,18 @@ def test_quality_runs_every_baseline_of_an_installed_model(toy_model, tmp_path):
 
 
 def test_speed_measures_each_mask_cache_of_an_installed_model(toy_model, tmp_path):
-    argv = ["bench", "speed", "--models", toy_model, "--devices", "cpu", "--frames", "8"]
+    argv = [
+        "bench",
+        "speed",
+        "--models",
+        toy_model,
+        "--devices",
+        "cpu",
+        "--frames",
+        "8",
+        "--repeats",
+        "1",
+    ]
     assert main(argv + ["--out", str(tmp_path)]) == 0
     rows = json.loads((tmp_path / "result.json").read_text())["rows"]
     assert [r["mode"] for r in rows] == [

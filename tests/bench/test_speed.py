@@ -11,10 +11,12 @@ def test_a_speed_row_holds_rates_latencies_memory_and_the_recomputed_share(colou
         loads.append(1)
         return PaintEditor(chunk=2)
 
-    data = run_speed([SpeedTarget("double", "cpu", "on", load)], colour_cases[0], warmup_frames=2)
+    target = SpeedTarget("double", "cpu", "on", load)
+    data = run_speed([target], colour_cases[0], warmup_frames=2, repeats=2)
     (row,) = data["rows"]
     assert loads == [1]
-    assert row["frames"] == 6 and row["chunks"] == 3
+    assert row["frames"] == 6 and row["chunks"] == 3 and row["repeats"] == 2
+    assert len(row["fps_each"]) == 2 and min(row["fps_each"]) <= row["fps"]
     assert row["fps"] > 0
     assert 0 < row["chunk_latency_p50_ms"] <= row["chunk_latency_p95_ms"]
     assert row["first_frame_ms"] > 0 and row["first_frame_cold_ms"] > 0
