@@ -33,6 +33,7 @@ from liveedit_app.engine.config import DIT_CONFIGS
 from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.engine.sampler import FlowSampler
 from liveedit_app.engine.stream import StreamState, generate_chunk
+from liveedit_app.engine.wan.accelerate import compile_for_streaming, tune_autoencoder
 from liveedit_app.engine.wan.taehv import TAEHV, TAEHVAutoencoder
 
 BACKENDS = {
@@ -275,34 +276,23 @@ def fp32_check(bench: Bench, base: dict | None) -> dict:
     return {"chunk0_rel_err_bf16_vs_fp32": err}
 
 
-def _remember_originals() -> dict:
+def compile_dit(dit: CausalDiT) -> None:
+    """The product's path (engine/wan/accelerate.py). Until the engine marks CachedKeys.attend as
+    a compiler boundary itself, mark it here: same graphs either way."""
     import liveedit_app.engine.attention as attention
-    from liveedit_app.engine.kv_cache import KVCache
 
-    return {"attend": attention.CachedKeys.attend, "write": KVCache.write}
-
-
-ORIGINAL = _remember_originals()
+    if not getattr(attention.CachedKeys.attend, "_torchdynamo_disable", False):
+        attention.CachedKeys.attend = torch.compiler.disable(attention.CachedKeys.attend)
+    compile_for_streaming(dit)
 
 
-def compile_blocks(dit: CausalDiT, eager: str) -> None:
-    """torch.compile every block and the head. `eager` names what stays out of the compiled
-    graphs (a graph break): "attention" (RoPE, cache write, SDPA) or "cache-write" (only the
-    in-place KV-cache write; compiling it would make the graph copy the whole cache)."""
+def compile_rope(undo: bool = False) -> None:
+    """Experiment: the RoPE rotation inside the eager attention call, compiled on its own
+    (it is ~5 elementwise kernels over q and k per layer in eager mode)."""
     import liveedit_app.engine.attention as attention
-    from liveedit_app.engine.kv_cache import KVCache
+    from liveedit_app.engine import rope
 
-    torch._dynamo.reset()
-    torch._dynamo.config.cache_size_limit = 64
-    attention.CachedKeys.attend = ORIGINAL["attend"]
-    KVCache.write = ORIGINAL["write"]
-    if eager == "attention":
-        attention.CachedKeys.attend = torch.compiler.disable(ORIGINAL["attend"])
-    else:
-        KVCache.write = torch.compiler.disable(ORIGINAL["write"])
-    for blk in dit.blocks:
-        blk.compile()
-    dit.head.compile()
+    attention.rotate = rope.rotate if undo else torch.compile(rope.rotate, dynamic=True)
 
 
 def graph_pass_timing(bench: Bench) -> dict:
@@ -406,6 +396,7 @@ def mask_cache_variants(bench: Bench, label: str, attempt) -> None:
         lo = k * s.chunk
         still[:, lo : lo + 3] = torch.where(box.bool(), original_src[:, lo : lo + 3], background)
     skip = mask_cache.StaticSkipCache(bench.dit, steps=len(s.steps))
+    original_pix = bench.pixels
     bench.src = still
     try:
         res = attempt(
@@ -416,28 +407,32 @@ def mask_cache_variants(bench: Bench, label: str, attempt) -> None:
         )
         if res is not None:
             res["token_share_last_chunk"] = skip.share
+        # the same still scene in pixels, through the tiny AE: the whole live path
+        pbox = box[0, 0, 0].repeat_interleave(8, 0).repeat_interleave(8, 1).bool()
+        original_pix = bench.pixels
+        bench.pixels = torch.where(pbox, original_pix, original_pix[:, :1])
+        ae = build_ae(s, "taehv", "tuned")
+        res = attempt("e2e static skip", lambda: bench.measure(
+            f"e2e: taehv + {label} + static-skip cache (1/4 box)", ae=ae,
+            planner=FixedMaskPlanner(skip, box)))  # fmt: skip
+        if res is not None:
+            res["token_share_last_chunk"] = skip.share
     finally:
         bench.src = original_src
+        bench.pixels = original_pix
 
 
 def build_ae(s: Setting, kind: str, layout: str):
+    """kind "taehv" or "wanvae"; layout "contiguous" (cuDNN heuristics) or "tuned"
+    (accelerate.tune_autoencoder: cuDNN autotuning, channels-last for the Wan VAE)."""
     from liveedit_app.engine.wan.vae import WanVAE, WanVAEAutoencoder
 
-    if kind == "taehv":
-        model = TAEHV()
-        init_random_(model, seed=3)
-        model = model.to(s.device, s.dtype).eval()
-        if layout == "compiled":
-            for m in model.modules():
-                if isinstance(m, torch.nn.Conv2d) or type(m).__name__ == "MemBlock":
-                    m.compile()
-        return TAEHVAutoencoder(model)
-    model = WanVAE()
-    init_random_(model, seed=4)
+    model = TAEHV() if kind == "taehv" else WanVAE()
+    init_random_(model, seed=3)
     model = model.to(s.device, s.dtype).eval()
-    if layout == "channels_last_3d":
-        model = model.to(memory_format=torch.channels_last_3d)
-    return WanVAEAutoencoder(model)
+    ae = TAEHVAutoencoder(model) if kind == "taehv" else WanVAEAutoencoder(model)
+    torch.backends.cudnn.benchmark = False
+    return tune_autoencoder(ae) if layout == "tuned" else ae
 
 
 def ae_timing(s: Setting, bench: Bench) -> dict:
@@ -446,8 +441,8 @@ def ae_timing(s: Setting, bench: Bench) -> dict:
     if s.smoke:
         return out
     pix, lat = bench.pixels[:, :12], bench.src[:, :3]
-    for kind, layout in (("taehv", "contiguous"), ("taehv", "compiled"),
-                         ("wanvae", "contiguous"), ("wanvae", "channels_last_3d")):  # fmt: skip
+    for kind, layout in (("taehv", "contiguous"), ("taehv", "tuned"),
+                         ("wanvae", "contiguous"), ("wanvae", "tuned")):  # fmt: skip
         try:
             ae = build_ae(s, kind, layout)
             with torch.no_grad():
@@ -479,7 +474,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None)
     ap.add_argument("--smoke", action="store_true", help="CPU, toy sizes")
-    ap.add_argument("--skip", default="", help="comma-separated variant names to skip")
+    ap.add_argument(
+        "--skip", default="",
+        help="comma-separated parts to skip: ceilings, fp32, graphs, profile, 'eager flash', "
+        "'eager default', compile, 'compiled rope', 'mask cache: reference', "
+        "'mask cache: static skip', 'e2e static skip', 'e2e taehv', wanvae",
+    )  # fmt: skip
     args = ap.parse_args()
     s = Setting(args.smoke)
     skip = set(filter(None, args.skip.split(",")))
@@ -497,7 +497,7 @@ def main() -> int:
             "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
         }  # fmt: skip
         log("device:", report["device"])
-    report["ceilings"] = ceilings(s)
+    report["ceilings"] = ceilings(s) if "ceilings" not in skip else {}
 
     bench = Bench(s)
     report["dit_params"] = bench.params
@@ -525,7 +525,7 @@ def main() -> int:
         with ctx:
             res = attempt(f"eager {backend}", lambda b=backend: bench.measure(f"eager sdpa={b}"))
         base = base or res
-    report["fp32_check"] = fp32_check(bench, base)
+    report["fp32_check"] = fp32_check(bench, base) if "fp32" not in skip else {}
     sdpa = None  # default selection: cuDNN for the DiT shapes (run 1), other kernels elsewhere
     with sdpa_kernel(sdpa) if sdpa else contextlib.nullcontext():
         if "graphs" not in skip:
@@ -534,20 +534,23 @@ def main() -> int:
             except Exception as err:  # noqa: BLE001
                 errors["graphs"] = f"{type(err).__name__}: {err}".splitlines()[0][:300]
                 log("  CUDA graph pass FAILED:", errors["graphs"])
-        report["profile_eager"] = profile_pass(bench, "eager sdpa=cudnn")
-        compiled = {}
-        for eager_part in ("attention", "cache-write"):
-            name = f"compile ({eager_part} eager) sdpa=cudnn"
-            compiled[eager_part] = attempt(f"compile {eager_part}", lambda e=eager_part, n=name: (
-                compile_blocks(bench.dit, e), bench.measure(n))[1])  # fmt: skip
-        ok = {k: v for k, v in compiled.items() if v is not None}
+        if "profile" not in skip:
+            report["profile_eager"] = profile_pass(bench, "eager sdpa=cudnn")
         label = "eager"
-        if ok:
-            best_part = max(ok, key=lambda k: ok[k]["video_fps"])
-            if best_part != "cache-write":
-                compile_blocks(bench.dit, best_part)
-            label = f"compile ({best_part} eager)"
+        compiled = attempt(
+            "compile", lambda: (compile_dit(bench.dit), bench.measure("compile (accelerate)"))[1]
+        )
+        if compiled:
+            label = "compile"
             report["profile_compile"] = profile_pass(bench, label)
+            rope_res = attempt(
+                "compiled rope",
+                lambda: (compile_rope(), bench.measure("compile + compiled RoPE"))[1],
+            )
+            if rope_res is not None and rope_res["video_fps"] > compiled["video_fps"]:
+                label = "compile + compiled RoPE"
+            else:
+                compile_rope(undo=True)
         mask_cache_variants(bench, label, attempt)
 
         log("autoencoders and end to end:")
@@ -555,6 +558,8 @@ def main() -> int:
         taehv_layout = fastest(report["autoencoders"], "taehv", "contiguous")
         wan_layout = fastest(report["autoencoders"], "wanvae", "contiguous")
         ae = build_ae(s, "taehv", taehv_layout)
+        ae_layouts = {"taehv": taehv_layout, "wanvae": wan_layout}
+        report["e2e_autoencoder_layouts"] = ae_layouts
         attempt("e2e taehv", lambda: bench.measure(
             f"e2e: taehv {taehv_layout} enc+dec + {label}", ae=ae))  # fmt: skip
         del ae

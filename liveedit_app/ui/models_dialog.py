@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
+    QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -243,3 +245,22 @@ class ModelsDialog(QDialog):
                           QMessageBox.StandardButton.Close, self)  # fmt: skip
         box.setDetailedText(self.last_error.details or self.last_error.message)
         box.open()
+
+
+def attach_models_action(window: QMainWindow) -> QAction:
+    """File ▸ Models… in the main window (before Quit); the dialog is built when opened."""
+    action = QAction("&Models…", window)
+    action.setStatusTip("Installed models: install, download, verify, remove")
+
+    def open_dialog() -> None:
+        window.models_dialog = ModelsDialog(parent=window)
+        window.models_dialog.open()
+
+    action.triggered.connect(open_dialog)
+    file_menu = window.menuBar().actions()[0].menu()
+    quit_action = next((a for a in file_menu.actions() if "quit" in a.text().lower()), None)
+    if quit_action is not None:
+        file_menu.insertAction(quit_action, action)
+    else:
+        file_menu.addAction(action)
+    return action

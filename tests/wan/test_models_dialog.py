@@ -52,3 +52,19 @@ def test_a_failed_download_says_why_with_details(dialog, qtbot):
     assert "Could not reach the model server" in dialog.status.text()
     assert dialog.last_error is not None and "127.0.0.1:9" in dialog.last_error.details
     assert dialog.details_button.isVisibleTo(dialog)
+
+
+def test_the_main_window_gets_a_models_action_before_quit(qtbot, tmp_path):
+    from PySide6.QtWidgets import QMainWindow
+
+    from liveedit_app.ui.models_dialog import attach_models_action
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    menu = window.menuBar().addMenu("&File")
+    menu.addAction("&Open…")
+    menu.addAction("&Quit")
+    action = attach_models_action(window)
+    assert [a.text() for a in menu.actions()] == ["&Open…", "&Models…", "&Quit"]
+    action.trigger()
+    assert isinstance(window.models_dialog, ModelsDialog) and window.models_dialog.isVisible()
