@@ -50,12 +50,14 @@ def _losses(out: Path, stage: str, key: str) -> list[float]:
 
 
 @pytest.mark.parametrize(("stage", "key"), [("ae", "loss"), ("stage1", "loss"),
-                                            ("stage2", "loss"), ("stage3", "loss_critic")])
+                                            ("stage2", "loss"), ("stage3", "target_mse")])
 def test_every_stage_loss_falls(run, stage, key):
+    """Means over logging intervals: the last interval's is below the first full one's (for
+    stage 3, the student's distance to the true edit after its generator updates)."""
     losses = _losses(run["out"], stage, key)
-    assert len(losses) >= 4
-    first, last = np.mean(losses[:2]), np.mean(losses[-2:])
-    assert last < first
+    assert len(losses) >= 2
+    first = losses[1] if stage != "stage3" else losses[0]
+    assert losses[-1] < first
 
 
 def test_stages_write_curves_checkpoints_and_model_folders(run):
@@ -86,16 +88,16 @@ def test_stage_output_loads_into_stream_editor_and_edits_frames(run, stage):
 
 
 def test_a_finished_stage_resumes_from_its_checkpoint_and_trains_on(run, tmp_path):
-    cfg = run["cfg"].read_text().replace("[stage2]\nsteps = 20", "[stage2]\nsteps = 24")
+    cfg = run["cfg"].read_text().replace("[stage2]\nsteps = 40", "[stage2]\nsteps = 44")
     path = tmp_path / "more.toml"
     path.write_text(cfg)
     assert main(["train", "stage2", "--config", str(path), "--out", str(run["out"]),
                  "--device", "cpu"]) == 0
     state = json.loads((run["out"] / "stage2" / "checkpoint" / "state.json").read_text())
-    assert state["step"] == 24
+    assert state["step"] == 44
     steps = [json.loads(line)["step"]
              for line in (run["out"] / "stage2" / "stage2.jsonl").read_text().splitlines()]
-    assert steps[-1] == 24 and steps.count(20) == 1  # went on from 20, did not start over
+    assert steps[-1] == 44 and steps.count(40) == 1  # went on from 40, did not start over
 
 
 def test_eval_reports_the_card_numbers(run):
