@@ -19,6 +19,7 @@ from liveedit_app.bench.variants import (
     identity_variant,
     skipped_variant,
     streaming_variant,
+    target_variant,
 )
 from liveedit_app.modelstore.store import ModelStore
 
@@ -72,6 +73,8 @@ def quality_variants(
     for name in names:
         if name == "identity":
             variants.append(identity_variant())
+        elif name == "target":
+            variants.append(target_variant())
         elif name == "teacher-offline":
             variants.append(teacher_variant(name_or_folder, device, teacher, teacher_steps))
         else:

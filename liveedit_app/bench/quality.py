@@ -58,7 +58,7 @@ def score_case(case: BenchCase, run: ClipRun, flows: list[np.ndarray]) -> dict:
         "motion_score": motion,
         "dynamic": metrics.is_dynamic(motion),
         "right_edit": None,  # filled once every case has run: it compares across cases
-        "fps": run.fps if run.wall_s > 0 else None,  # None: the identity baseline runs nothing
+        "fps": run.fps if run.wall_s > 0 else None,  # None: a yardstick runs no editor
         "first_frame_s": run.first_frame_s,
         "recompute_share": run.recompute_share,
     }
@@ -113,6 +113,7 @@ def run_quality(
                 "name": v.name,
                 "label": v.label,
                 "skipped": v.skipped or failed.get(v.name),
+                "reference": v.reference,
                 "summary": summarize(scored[v.name]) if v.name in scored else {},
                 "cases": scored.get(v.name, []),
             }

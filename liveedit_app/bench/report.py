@@ -104,7 +104,7 @@ def _quality_table(variants: list[dict]) -> str:
     rows = []
     for variant in variants:
         summary = variant["summary"]
-        reference = variant["name"] == "identity"  # a yardstick, never "best"
+        reference = variant.get("reference", False)  # a yardstick, never "best"
         cells = "".join(
             _cell(summary.get(k), None if reference else _best(variants, k, QUALITY_COLUMNS[k][2]))
             for k in keys
@@ -159,7 +159,7 @@ def _arrow(higher_is_better: bool | None) -> str:
 
 
 def _best(variants: list[dict], key: str, higher_is_better: bool | None) -> float | None:
-    values = [v["summary"].get(key) for v in variants if v["name"] != "identity"]
+    values = [v["summary"].get(key) for v in variants if not v.get("reference", False)]
     values = [x for x in values if x is not None]
     if higher_is_better is None or not values:
         return None

@@ -63,7 +63,14 @@ def register(subparsers) -> None:
     speed.set_defaults(func=run_speed_command)
 
 
-BASELINES = ("student", "student-no-mask-cache", "student-per-frame", "teacher-offline", "identity")
+BASELINES = (
+    "student",
+    "student-no-mask-cache",
+    "student-per-frame",
+    "teacher-offline",
+    "identity",
+    "target",
+)
 
 
 def run_quality_command(args: argparse.Namespace) -> int:

@@ -47,11 +47,14 @@ def test_quality_runs_every_baseline_of_an_installed_model(toy_model, tmp_path):
         "student-per-frame",
         "teacher-offline",
         "identity",
+        "target",
     ]
     for name in ("student", "student-no-mask-cache", "student-per-frame", "teacher-offline"):
         assert variants[name]["summary"]["target_psnr_n"] == 2
         assert variants[name]["summary"]["fps"] > 0
     assert variants["teacher-offline"]["label"] == "bidirectional teacher (offline), 2 steps"
+    assert variants["target"]["summary"]["target_psnr"] == 100.0
+    assert [v["reference"] for v in variants.values()] == [False] * 4 + [True] * 2
     assert (out / "report.html").stat().st_size > 10_000
 
 

@@ -1,9 +1,16 @@
+import dataclasses
+
 import pytest
 from bench_doubles import PaintEditor
 
 from liveedit_app.bench import metrics
 from liveedit_app.bench.quality import run_quality
-from liveedit_app.bench.variants import identity_variant, skipped_variant, streaming_variant
+from liveedit_app.bench.variants import (
+    identity_variant,
+    skipped_variant,
+    streaming_variant,
+    target_variant,
+)
 
 
 def run(cases, *variants):
@@ -84,3 +91,20 @@ def test_a_baseline_that_breaks_is_reported_failed_and_the_others_finish(colour_
     assert variants["broken"]["skipped"] == "failed on red-0: RuntimeError: out of memory"
     assert variants["broken"]["cases"] == [] and variants["broken"]["summary"] == {}
     assert variants["paint"]["summary"]["instruction_accuracy"] == 1.0
+
+
+def test_the_target_yardstick_scores_perfect_fidelity_and_its_own_stability(colour_cases):
+    variants, _ = run(colour_cases, target_variant())
+    summary = variants["target"]["summary"]
+    assert variants["target"]["reference"] is True
+    assert summary["target_psnr"] == metrics.PSNR_CAP_DB
+    assert summary["instruction_accuracy"] == 1.0
+    assert summary["fps"] is None
+
+
+def test_the_target_yardstick_fails_plainly_on_a_clip_without_a_target(colour_cases):
+    case = dataclasses.replace(colour_cases[0], target=None)
+    variants, _ = run([case], target_variant())
+    assert variants["target"]["skipped"] == (
+        "failed on red-0: BenchmarkError: red-0 has no target clip."
+    )
