@@ -9,6 +9,7 @@ read as `target_path`. Sources and targets are videos or still images; a mask is
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -59,9 +60,13 @@ def load_folder(
     for number, entry in enumerate(entries, start=1):
         where = f"Entry {number} of {description.name}"
         try:
-            cases.append(_load_case(entry, description.parent, where, max_frames, max_side))
+            case = _load_case(entry, description.parent, where, max_frames, max_side)
         except VideoFileError as err:
             raise BenchmarkError(f"{where}: {err.message}", details=err.details) from err
+        taken = {c.name for c in cases}
+        if case.name in taken:  # several edits of one clip: names key the report's strips
+            case = replace(case, name=f"{case.name}-{number}")
+        cases.append(case)
     return cases
 
 

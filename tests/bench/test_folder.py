@@ -129,3 +129,10 @@ def test_an_unreadable_image_names_its_entry_and_role(folder):
 def test_a_description_that_is_not_text_is_explained(tmp_path):
     (tmp_path / "bench.json").write_bytes(np.arange(256, dtype=np.uint8).tobytes())
     assert "bench.json is not a text file" in error_of(tmp_path)
+
+
+def test_several_edits_of_one_clip_get_distinct_names(folder):
+    entries = json.loads((folder / "bench.json").read_text())
+    second = dict(entries[0], instruction="make the box blue")
+    (folder / "bench.json").write_text(json.dumps([entries[0], second]))
+    assert [case.name for case in load_folder(folder)] == ["a", "a-2"]
