@@ -109,15 +109,15 @@ def test_the_wan_vae_component_loads_strictly_and_names_a_mismatch(tmp_path):
     from liveedit_app.engine.components import build_autoencoder
     from liveedit_app.errors import CheckpointError
 
-    state = {k: torch.randn(v.shape) * 0.01 for k, v in WanVAE().state_dict().items()}
+    state = {k: torch.randn(v.shape) * 0.01 for k, v in WanVAE(dim=16).state_dict().items()}
     save_file(state, str(tmp_path / "Wan2.1_VAE.safetensors"))
-    ae = build_autoencoder("wan-vae", {}, tmp_path)
+    ae = build_autoencoder("wan-vae", {"dim": 16}, tmp_path)
     assert (ae.spatial_factor, ae.temporal_factor, ae.latent_channels) == (8, 4, 16)
     torch.testing.assert_close(ae.model.decoder.head[2].weight, state["decoder.head.2.weight"])
-    state["decoder.conv1.weight"] = torch.zeros(384, 8, 3, 3, 3)
+    state["decoder.conv1.weight"] = torch.zeros(64, 8, 3, 3, 3)
     save_file(state, str(tmp_path / "Wan2.1_VAE.safetensors"))
     with pytest.raises(CheckpointError) as info:
-        build_autoencoder("wan-vae", {}, tmp_path)
+        build_autoencoder("wan-vae", {"dim": 16}, tmp_path)
     assert "decoder.conv1.weight" in info.value.details
 
 

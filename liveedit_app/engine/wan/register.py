@@ -66,7 +66,7 @@ register_text_encoder("umt5", _umt5)
 def _wan_vae(params: dict[str, Any], folder: Path | None) -> Any:
     from liveedit_app.engine.wan.vae import WanVAE, WanVAEAutoencoder
 
-    model = WanVAE()
+    model = WanVAE(dim=params.get("dim", 96))
     if folder is not None:
         names = (params["file"],) if "file" in params else ("Wan2.1_VAE.safetensors",
                                                             "Wan2.1_VAE.pth")  # fmt: skip
