@@ -69,15 +69,18 @@ class Batches:
         self.prompts = prompt_embeddings(cfg.data.text_table,
                                          cfg.model.dit.text_len).to(d.device)
         self.generator = generator
+        self.dist = d
         self.device = d.device
         self.chunk_frames = cfg.model.sampler.chunk_frames
 
     def sample(self, batch: int, cfg_dropout: float = 0.0) -> Batch:
+        """This rank's rows of a global batch of `batch` examples (all of it in one process)."""
         idx = torch.randint(len(self.data), (batch,), generator=self.generator)
-        ex = self.data.take(idx)
+        ex = self.data.take(distributed.local(idx, self.dist))
         ctx = self.prompts[ex.instruction]
         if cfg_dropout > 0:
             keep = torch.rand(batch, generator=self.generator) >= cfg_dropout
+            keep = distributed.local(keep, self.dist)
             ctx = ctx * keep.to(self.device, ctx.dtype)[:, None, None]
         grow = int(torch.randint(2, (1,), generator=self.generator))
         mask = chunk_mask(ex.mask.float(), self.chunk_frames, grow)

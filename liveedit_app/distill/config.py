@@ -38,6 +38,7 @@ class DataConfig:
 @dataclass
 class StageConfig:
     steps: int = 100
+    micro_batch: int = 0  # examples per forward on a rank (0 = its whole share): accumulation
     minutes: float = 0.0  # wall-clock budget of this run of the stage (0 = none): stop early
     batch: int = 4
     lr: float = 1e-4
@@ -84,6 +85,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "bf16"  # autocast dtype on GPU ("bf16" or "fp32"); CPU runs fp32
+    parallel: str = "ddp"  # under torchrun: "ddp" replicates, "fsdp" shards the DiTs
     size: str = ""  # the config file's name, e.g. "tiny"
 
     def stage(self, name: str) -> StageConfig:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -51,22 +52,29 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
     dit = CausalDiT(cfg.model.dit).to(r.device)
     if init is not None:
         dit.load_state_dict(load_file(str(init)))
+    model = distributed.wrap(dit, r.dist)  # before the optimizer: FSDP swaps the parameters
     opt = adamw(dit.parameters(), s.lr, s)
     step, _ = r.resume({"dit": dit}, {"opt": opt})
-    model = distributed.wrap(dit, r.dist)
     batches = Batches(cfg, out, r.dist, r.generator)
     meter = Meter()
     while step < s.steps and not r.out_of_time():
-        b = batches.sample(s.batch, s.cfg_dropout)
-        bsz, frames = b.target.shape[:2]
-        t = timesteps(bsz, frames, r.generator, r.device)
-        noise = torch.randn_like(b.target)
+        b = batches.sample(s.batch, s.cfg_dropout)  # this rank's rows of the global batch
+        frames = b.target.shape[1]
+        t = r.local(timesteps(s.batch, frames, r.generator, r.device))
+        noise = r.noise(b.target)
         x_t = noisy(b.target, noise, t)
         set_lr(opt, s.lr, step, s.warmup)
-        with r.autocast():
-            v = forward(model, b, x_t, t)
-        loss = flow_loss(v, b.target, noise, t, region_weight(b, s.mask_weight))
-        loss.backward()
+        parts = r.micro_batches(len(b.target))
+        loss = 0.0
+        for i, rows in enumerate(parts):
+            part = Batch(*(getattr(b, f.name)[rows] for f in fields(Batch)))
+            with distributed.accumulating(model, sync=i == len(parts) - 1):
+                with r.autocast():
+                    v = forward(model, part, x_t[rows], t[rows])
+                part_loss = flow_loss(v, part.target, noise[rows], t[rows],
+                                      region_weight(part, s.mask_weight)) / len(parts)
+                part_loss.backward()
+            loss = loss + part_loss.detach()
         meter.add(loss=loss, grad_norm=clip_and_step(opt, model, s.grad_clip))
         step += 1
         if r.should_log(step):
@@ -75,11 +83,13 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
             r.save(step, {"dit": dit}, {"opt": opt})
     if not r.should_save(step):  # stopped by the minute budget between saves
         r.save(step, {"dit": dit}, {"opt": opt})
+    dit = distributed.full_model(dit, r.dist)  # gathers a sharded DiT (every rank takes part)
     if r.dist.main:
         save_file({k: v.detach().cpu().contiguous() for k, v in dit.state_dict().items()},
                   str(r.folder / DIT_WEIGHTS))
         ae = load_autoencoder(cfg, out, r.device)
-        training = {"stage": stage, "steps": step, "batch": s.batch * r.dist.world, "lr": s.lr}
+        training = {"stage": stage, "steps": step, "batch": s.batch, "processes": r.dist.world,
+                    "lr": s.lr}
         export_model(r.folder / "model", cfg, dit, ae, training=training,
                      description=description)
         (r.folder / "metrics.json").write_text(json.dumps(training, indent=1))

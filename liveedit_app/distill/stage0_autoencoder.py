@@ -80,6 +80,9 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     per_rank = math.ceil(cfg.data.ae_clips / r.dist.world)
     frames = _frames(cfg, per_rank, "train", start=r.dist.rank * per_rank)  # this rank's shard
     held = _frames(cfg, max(8, cfg.data.ae_clips // 16), "heldout") if r.dist.main else None
+    # every rank trains on the same set, in one process's order: [source | target][clip, frame]
+    frames = distributed.gather_rows(frames, r.dist)
+    frames = frames.unflatten(0, (r.dist.world, 2, -1)).transpose(0, 1).flatten(0, 2)
     ae = new_autoencoder(cfg).to(r.device)
     model = distributed.wrap(_Reconstruct(ae), r.dist)
     opt = adamw(model.parameters(), s.lr, s)
@@ -88,7 +91,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         print(f"[ae] {len(frames)} training frames", flush=True)
     meter = Meter()
     while step < s.steps and not r.out_of_time():
-        idx = torch.randint(len(frames), (s.batch,), generator=r.generator)
+        idx = r.local(torch.randint(len(frames), (s.batch,), generator=r.generator))
         x = frames[idx].to(r.device).float() / 255
         set_lr(opt, s.lr, step, s.warmup)
         with r.autocast():
@@ -120,7 +123,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     metrics = {}
     if r.dist.main:
         metrics = {"psnr_heldout_db": round(evaluate(ae, held, r.device), 2),
-                   "steps": step, "train_frames": len(frames) * r.dist.world}
+                   "steps": step, "train_frames": len(frames)}
         save_file({k: v.detach().cpu().contiguous() for k, v in ae.state_dict().items()},
                   str(r.folder / WEIGHTS))
         (r.folder / "metrics.json").write_text(json.dumps(metrics, indent=1))

@@ -15,6 +15,7 @@ reference ignores them). EMA of the generator from `ema_start`; the EMA is what 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -38,7 +39,8 @@ DMD_T_RANGE = (20.0, 980.0)
 
 
 def rollout(dit: CausalDiT, cfg: TrainConfig, sampler: FlowSampler, batch: Batch, frames: int,
-            *, exit_step: int | None, grad: bool) -> torch.Tensor:
+            *, exit_step: int | None, grad: bool,
+            draw: Callable[[torch.Tensor], torch.Tensor] = torch.randn_like) -> torch.Tensor:
     """Stream `frames` latent frames chunk by chunk through a fresh KV cache -> x0 [B, F, ...].
 
     With grad, only the exit step of each chunk (and the prompt's cross-attention K/V) is in the
@@ -57,7 +59,7 @@ def rollout(dit: CausalDiT, cfg: TrainConfig, sampler: FlowSampler, batch: Batch
         out = []
         for start in range(0, frames, sc.chunk_frames):
             part = slice(start, start + sc.chunk_frames)
-            noise = torch.randn_like(batch.source[:, part])
+            noise = draw(batch.source[:, part])  # each chunk's starting noise
             out.append(generate_chunk(dit, sampler, state, noise, batch.source[:, part],
                                       mask=batch.mask[:, part], refresh=sc.refresh,
                                       context_noise=sc.context_noise, exit_step=exit_step,
@@ -88,11 +90,13 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     real = load_dit(cfg, out / "stage1" / DIT_WEIGHTS, r.device).eval().requires_grad_(False)
     fake = load_dit(cfg, out / "stage1" / DIT_WEIGHTS, r.device).train()
     ema = EMA(gen)
+    for model in (gen, real, ema.shadow):  # FSDP shards them in place (before the optimizers)
+        distributed.shard(model, r.dist, mixed=model is not gen)  # the rollout streams in fp32
+    critic = distributed.wrap(fake, r.dist)
     opt_g = adamw(gen.parameters(), s.lr, s, betas=s.dmd_betas)
     opt_c = adamw(fake.parameters(), s.lr_critic, s, betas=s.dmd_betas)
     modules = {"generator": gen, "critic": fake, "generator_ema": ema.shadow}
     step, _ = r.resume(modules, {"opt_g": opt_g, "opt_c": opt_c})
-    critic = distributed.wrap(fake, r.dist)
     sampler = FlowSampler(cfg.model.sampler.steps, cfg.model.sampler.shift)
     frames = min(cfg.data.latent_frames, s.rollout_chunks * cfg.model.sampler.chunk_frames)
     batches = Batches(cfg, out, r.dist, r.generator)
@@ -103,15 +107,16 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         b = _crop(batches.sample(s.batch), frames)
         exit_step = int(torch.randint(n_steps, (1,), generator=r.generator))
         with r.autocast():
-            x0 = rollout(gen, cfg, sampler, b, frames, exit_step=exit_step, grad=gen_step)
+            x0 = rollout(gen, cfg, sampler, b, frames, exit_step=exit_step, grad=gen_step,
+                         draw=r.noise)
         x0 = x0.float()
 
         if gen_step:
             set_lr(opt_g, s.lr, step // s.generator_every, s.warmup)
             bsz = x0.shape[0]
-            t = sample_timesteps((bsz, 1), DMD_SHIFT, r.generator, r.device,
-                                 *DMD_T_RANGE).expand(bsz, frames)
-            x_t = noisy(x0.detach(), torch.randn_like(x0), t)
+            t = r.local(sample_timesteps((s.batch, 1), DMD_SHIFT, r.generator, r.device,
+                                         *DMD_T_RANGE)).expand(bsz, frames)
+            x_t = noisy(x0.detach(), r.noise(x0), t)
             with torch.no_grad(), r.autocast():
                 v_real = guided_velocity(real, b, x_t, t, s.guidance)
                 x0_real = x_t - (t / 1000)[:, :, None, None, None] * v_real
@@ -138,9 +143,9 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
 
         set_lr(opt_c, s.lr_critic, step, s.warmup)
         xg = x0.detach()
-        t2 = sample_timesteps((xg.shape[0], 1), cfg.stage1.shift, r.generator,
-                              r.device).expand(xg.shape[0], frames)
-        noise2 = torch.randn_like(xg)
+        t2 = r.local(sample_timesteps((s.batch, 1), cfg.stage1.shift, r.generator,
+                                      r.device)).expand(xg.shape[0], frames)
+        noise2 = r.noise(xg)
         with r.autocast():
             v = critic(noisy(xg, noise2, t2), b.source, t2, b.ctx, mask=b.mask, attn="full")
         loss_c = flow_loss(v, xg, noise2, t2)
@@ -155,6 +160,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     if not r.should_save(step):  # stopped by the minute budget between saves
         r.save(step, modules, {"opt_g": opt_g, "opt_c": opt_c})
 
+    modules = {k: distributed.full_model(m, r.dist) for k, m in modules.items()}
     if r.dist.main:
         for name, module in modules.items():
             save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()},
@@ -162,9 +168,9 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         ae = load_autoencoder(cfg, out, r.device)
         training = {"stage": "stage3", "iterations": step,
                     "generator_updates": -(-step // s.generator_every),
-                    "batch": s.batch * r.dist.world, "guidance": s.guidance,
+                    "batch": s.batch, "processes": r.dist.world, "guidance": s.guidance,
                     "regression": s.regression, "ema": s.ema}
-        export_model(r.folder / "model", cfg, ema.shadow, ae, training=training,
+        export_model(r.folder / "model", cfg, modules["generator_ema"], ae, training=training,
                      description="Stage-3 few-step streaming student (DMD + self-forcing, EMA).")
         (r.folder / "metrics.json").write_text(json.dumps(training, indent=1))
     r.finish()

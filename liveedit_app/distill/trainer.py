@@ -15,6 +15,7 @@ from torch import nn
 from liveedit_app.distill import distributed, train_state
 from liveedit_app.distill.config import StageConfig, TrainConfig
 from liveedit_app.distill.logbook import Logbook
+from liveedit_app.errors import TrainingError
 
 
 def adamw(params, lr: float, cfg: StageConfig, betas: tuple[float, float] | None = None
@@ -71,14 +72,16 @@ class Run:
         self.scfg = cfg.stage(stage)
         self.root = Path(out)
         self.folder = self.root / stage
-        self.dist = distributed.setup(cfg.device)
+        self.dist = distributed.setup(cfg.device, cfg.parallel, cfg.precision)
         torch.manual_seed(cfg.seed + 1000 * self.dist.rank)
         self.device = self.dist.device
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         self.log = Logbook(self.folder, stage, enabled=self.dist.main)
-        self.generator = torch.Generator().manual_seed(cfg.seed * 7919 + self.dist.rank)
+        # alike on every rank: each draws the whole global batch's randomness, keeps its rows
+        self.generator = torch.Generator().manual_seed(cfg.seed * 7919)
+        self.noise_generator = torch.Generator(self.device).manual_seed(cfg.seed * 7919 + 1)
         self.started: float | None = None  # the training loop's first budget check
 
     @property
@@ -94,9 +97,10 @@ class Run:
         Every rank reads the same files."""
         if not train_state.exists(self.checkpoint):
             return 0, {}
-        step, extra = train_state.load(self.checkpoint, {k: distributed.unwrap(m)
-                                                         for k, m in modules.items()}, optimizers)
-        self.generator.manual_seed(self.cfg.seed * 7919 + self.dist.rank + 104729 * step)
+        step, extra = train_state.load(self.checkpoint, distributed.for_loading(modules),
+                                       distributed.for_loading(optimizers))
+        self.generator.manual_seed(self.cfg.seed * 7919 + 104729 * step)
+        self.noise_generator.manual_seed(self.cfg.seed * 7919 + 1 + 104729 * step)
         if self.dist.main:
             print(f"[{self.stage}] resumed at step {step} from {self.checkpoint}", flush=True)
         return step, extra
@@ -104,12 +108,29 @@ class Run:
     def save(self, step: int, modules: dict[str, nn.Module],
              optimizers: dict[str, torch.optim.Optimizer], extra: dict[str, Any] | None = None
              ) -> None:
+        modules, optimizers = distributed.for_saving(modules), distributed.for_saving(optimizers)
         if self.dist.main:
-            train_state.save(self.checkpoint, step,
-                             {k: distributed.unwrap(m) for k, m in modules.items()}, optimizers,
-                             extra)
+            train_state.save(self.checkpoint, step, modules, optimizers, extra)
             self.log.plot()
         distributed.barrier(self.dist)
+
+    def local(self, x: torch.Tensor) -> torch.Tensor:
+        """This rank's rows of something drawn for the whole global batch."""
+        return distributed.local(x, self.dist)
+
+    def noise(self, like: torch.Tensor) -> torch.Tensor:
+        """Gaussian noise shaped like this rank's rows `like`, cut from the global batch's."""
+        shape = (like.shape[0] * self.dist.world, *like.shape[1:])
+        eps = torch.randn(shape, generator=self.noise_generator, device=self.device)
+        return self.local(eps).to(like.dtype)
+
+    def micro_batches(self, rows: int) -> list[slice]:
+        """This rank's rows in the forwards a step accumulates (`micro_batch` per forward)."""
+        size = self.scfg.micro_batch or rows
+        if rows % size:
+            raise TrainingError(f"A rank's share of the batch ({rows}) must be a multiple of "
+                                f"micro_batch ({size}).", details=f"stage {self.stage}")
+        return [slice(i, i + size) for i in range(0, rows, size)]
 
     def should_save(self, step: int) -> bool:
         return step % self.scfg.save_every == 0 or step == self.scfg.steps
