@@ -27,12 +27,9 @@ def to_qimage(rgb: np.ndarray) -> QImage:
 
 def overlay_rgba(mask: np.ndarray) -> np.ndarray:
     """[H, W, 4] uint8 RGBA: the overlay colour with the mask as alpha (premultiplied)."""
-    alpha = np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)  # [H, W]
-    rgba = np.empty((*mask.shape, 4), np.uint8)
-    for c, value in enumerate(OVERLAY_RGB):
-        rgba[..., c] = (alpha.astype(np.uint16) * value // 255).astype(np.uint8)
-    rgba[..., 3] = alpha
-    return rgba
+    alpha = np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint16)  # [H, W]
+    premultiplied = np.array([*OVERLAY_RGB, 255], np.uint16)
+    return (alpha[..., None] * premultiplied // 255).astype(np.uint8)
 
 
 class PreviewWidget(QWidget):
