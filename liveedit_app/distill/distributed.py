@@ -201,8 +201,13 @@ def accumulating(model: nn.Module, sync: bool):
 
 # -- checkpoints: full tensors in, full tensors out, whatever the sharding -----------------------
 
-def _full(value: Any) -> Any:
-    return value.full_tensor().cpu() if isinstance(value, DTensor) else value
+def _full(value: Any, keep: bool = True) -> Any:
+    """A DTensor's full tensor on the CPU (collective), or None where not `keep`: only rank 0
+    writes files, and N full copies of a large model would not fit the host's memory."""
+    if not isinstance(value, DTensor):
+        return value
+    full = value.full_tensor()
+    return full.cpu() if keep else None
 
 
 def _like(value: Any, live: Any) -> Any:
@@ -218,12 +223,13 @@ class _Gathered:
     """A module's or optimizer's state, gathered to full tensors (collective under FSDP)."""
 
     def __init__(self, obj: nn.Module | torch.optim.Optimizer) -> None:
+        keep = dist.get_rank() == 0
         sd = obj.state_dict()
         if isinstance(obj, torch.optim.Optimizer):
-            sd = {**sd, "state": {i: {k: _full(v) for k, v in entry.items()}
+            sd = {**sd, "state": {i: {k: _full(v, keep) for k, v in entry.items()}
                                   for i, entry in sd["state"].items()}}
         else:
-            sd = {k: _full(v) for k, v in sd.items()}
+            sd = {k: _full(v, keep) for k, v in sd.items()}
         self.sd = sd
 
     def state_dict(self) -> dict:
@@ -275,12 +281,15 @@ def for_loading(objs: dict[str, Any]) -> dict[str, Any]:
 
 
 def full_model(model: nn.Module, d: Dist) -> nn.Module:
-    """The plain module with full weights, for exporting: the model itself unless sharded; a
-    sharded DiT is gathered (collective: call on every rank) into a fresh CausalDiT."""
+    """The plain module with full weights, for exporting on rank 0: the model itself unless
+    sharded; a sharded DiT is gathered (collective: call on every rank) into a fresh CausalDiT
+    on rank 0 (the other ranks get their sharded model back)."""
     model = unwrap(model)
     if not is_sharded(model):
         return model
-    sd = {k: _full(v) for k, v in model.state_dict().items()}
+    sd = {k: _full(v, d.main) for k, v in model.state_dict().items()}
+    if not d.main:
+        return model
     plain = CausalDiT(model.cfg)
     plain.load_state_dict(sd)
     return plain.to(d.device)
