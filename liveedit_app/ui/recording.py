@@ -125,8 +125,10 @@ class RecordingController(QObject):
         return True
 
     def submit(self, frame: EditedFrame) -> None:
-        if self.recorder is not None:
-            self.recorder.submit(frame)
+        """Called on the inference worker's thread."""
+        recorder = self.recorder  # the GUI thread may drop it between a check and a use
+        if recorder is not None:
+            recorder.submit(frame)
 
     def pause(self) -> None:
         if self.recorder is not None:
@@ -285,7 +287,9 @@ def attach_recording(window) -> RecordingController:
     )
     extra["export"].triggered.connect(lambda: _open_export_dialog(window))
     _attach_virtual_camera(window, extra["virtual_camera"])
-    window.session.edited.connect(controller.submit)
+    # straight from the worker's thread: Recorder.submit is thread-safe and never blocks, so a
+    # busy GUI thread neither delays frames (A/V sync) nor loses them
+    window.session.worker.edited.connect(controller.submit, Qt.ConnectionType.DirectConnection)
     window.session.problem.connect(on_problem)
     window.installEventFilter(_FinishOnClose(controller, window))
     on_state("idle")
