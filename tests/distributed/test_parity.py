@@ -153,7 +153,7 @@ def runs(tmp_path_factory):
     _run_single(more, resumed, "stage1")
     two = root / "two"
     jobs = [f"ddp:{s}" for s in TRAIN] + [f"fsdp:{s}" for s in DIT_STAGES]
-    _torchrun(cfg, single, two, jobs + [f"fsdp:stage1:{MORE}"])
+    _torchrun(cfg, single, two, jobs + [f"fsdp:stage1:{MORE}", "shards"])
     # and one process resumes the two processes' sharded and replicated checkpoints
     for parallel in ("ddp", "fsdp"):
         _run_single(more, two / f"{parallel}-stage1", "stage1")
@@ -199,6 +199,17 @@ def test_trained_weights_match_and_are_saved_whole(runs, parallel, stage, weight
     for key, value in one.items():
         assert two[key].shape == value.shape  # gathered, not a shard
         assert torch.allclose(two[key], value, atol=1e-5), key
+
+
+def test_fsdp_splits_every_dit_parameter_over_the_two_processes(runs):
+    ranks = [json.loads((runs["two"] / f"shards-{r}.json").read_text()) for r in (0, 1)]
+    for rank in ranks:
+        assert rank["sharded"]
+        assert rank["dtensor_params"] == rank["params"]
+    # dim-0 shards: each rank holds half of every parameter, rounded up on rank 0
+    assert sum(r["local_elements"] for r in ranks) == ranks[0]["full_elements"]
+    full = ranks[0]["full_elements"]
+    assert ranks[1]["local_elements"] <= ranks[0]["local_elements"] < 0.6 * full
 
 
 def test_the_global_batch_does_not_depend_on_the_process_count(runs):
