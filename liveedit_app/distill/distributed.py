@@ -15,6 +15,7 @@ see exactly the examples, timesteps and noise one process would.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import warnings
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.errors import TrainingError
 
 PARALLEL = ("ddp", "fsdp")
+WAIT = datetime.timedelta(hours=1)  # longest a collective waits for a slow rank
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ def setup(device: str = "auto", parallel: str = "ddp", precision: str = "fp32") 
         torch.cuda.set_device(local)
         dev = torch.device("cuda", local)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        # rank 0 alone may spend long minutes encoding the latent set while the others wait
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=WAIT)
     return Dist(rank, world, local, dev, parallel, precision == "bf16")
 
 
