@@ -136,3 +136,25 @@ def test_unknown_keys_and_missing_folders_are_refused(tmp_path):
         wan_t5_to_hf({"blocks.0.mystery.weight": torch.zeros(1)})
     with pytest.raises(CheckpointError, match="missing"):
         UMT5TextEncoder.from_folder(tmp_path / "nope")
+
+
+def test_the_released_wan_encoder_file_describes_umt5_xxl():
+    from liveedit_app.engine.wan.umt5 import umt5_config_for
+
+    meta = {
+        "token_embedding.weight": torch.empty(256384, 4096, device="meta"),
+        "blocks.0.pos_embedding.embedding.weight": torch.empty(32, 64, device="meta"),
+        "blocks.0.attn.q.weight": torch.empty(4096, 4096, device="meta"),
+        "blocks.0.ffn.fc1.weight": torch.empty(10240, 4096, device="meta"),
+        "blocks.23.norm1.weight": torch.empty(4096, device="meta"),
+    }
+    c = umt5_config_for(meta)
+    assert (c.vocab_size, c.d_model, c.d_kv, c.d_ff, c.num_heads, c.num_layers) == (
+        256384,
+        4096,
+        64,
+        10240,
+        64,
+        24,
+    )
+    assert c.relative_attention_num_buckets == 32 and c.is_gated_act
