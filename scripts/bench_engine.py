@@ -5,8 +5,9 @@ the refresh pass, plus how far each cache's output moves from full compute.
     python scripts/bench_engine.py                       # CPU, tiny + small -> engine-cpu.json
     python scripts/bench_engine.py --device cuda --out benchmarks/engine-h100.json --wan-dit
 
-Weights are random (speed does not depend on them); the "quality loss" of a cache is the PSNR
-of its output against full compute on the same clip, seed and noise. The clip is synthetic and
+Weights are random (speed does not depend on them) unless --model names a trained model; the
+"quality loss" of a cache is the PSNR of its output against full compute on the same clip, seed
+and noise. The clip is synthetic and
 webcam-like: a fixed textured background with sensor noise and a moving disc; the user mask is a
 centred rectangle covering a quarter of the frame.
 """
@@ -86,21 +87,27 @@ def run(editor: StreamEditor, frames: list[np.ndarray], warm_chunks: int, sync) 
     sync()
     total = time.perf_counter() - start
     timed = len(frames) - warm_chunks * per_chunk
-    return {"fps": timed / total, "chunk_ms_p50": 1000 * statistics.median(chunk_s),
+    p50 = statistics.median(chunk_s)
+    return {"fps": timed / total, "fps_at_p50_chunk": per_chunk / p50,
+            "chunk_ms_p50": 1000 * p50,
             "chunk_ms_p95": 1000 * float(np.percentile(chunk_s, 95)),
             "recompute_share": editor.stats.recompute_share,
             "outputs": [o.rgb for o in outputs]}
 
 
-def bench_config(name: str, device: str, n_frames: int, warm: int, steps: int) -> list[dict]:
-    cfg = model_config(name)
+def bench_config(name: str, device: str, n_frames: int, warm: int, steps: int,
+                 compile: bool, model: str | None = None) -> list[dict]:
+    """`name` is a config (random weights) or, with `model`, the label of a trained model."""
+    cfg = StreamEditor.load(model, device=device).cfg if model else model_config(name)
     h, w = cfg.resolution
     frames = clip(n_frames, h, w)
     mask = user_mask(h, w)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     rows, baseline = [], {}
     for label, cache, refresh, masked in SCENARIOS:
-        editor = StreamEditor.from_config(cfg, device=device, mask_cache=cache)
+        editor = (StreamEditor.load(model, device=device, compile=compile, mask_cache=cache)
+                  if model else
+                  StreamEditor.from_config(cfg, device=device, mask_cache=cache, compile=compile))
         editor.configure(EditSettings(steps=steps, seed=0))
         editor.set_refresh(refresh)
         editor.set_prompt("make the disc glow blue")
@@ -114,12 +121,14 @@ def bench_config(name: str, device: str, n_frames: int, warm: int, steps: int) -
         region = mask > 0 if masked else np.ones((h, w), bool)
         quality = (min(psnr(a[region], b[region]) for a, b in zip(outs, ref, strict=True))
                    if ref is not None and cache != "off" else None)
-        row = {"config": name, "scenario": label, "resolution": [h, w], "steps": steps,
+        row = {"config": name, "scenario": label, "compile": compile, "resolution": [h, w],
+               "steps": steps,
                "mask_cache": cache, "refresh": refresh, "user_mask": masked,
                "chunk_frames": editor.frames_per_chunk, "frames_timed": n_frames - warm *
                editor.frames_per_chunk, **res, "min_psnr_vs_full_db": quality}
         rows.append(row)
-        print(f"{name:6s} {label:30s} {res['fps']:7.1f} FPS  chunk p50 {res['chunk_ms_p50']:7.1f}"
+        print(f"{name:6s} {label:30s} {res['fps']:7.1f} FPS ({res['fps_at_p50_chunk']:6.1f} at p50)"
+              f"  chunk p50 {res['chunk_ms_p50']:7.1f}"
               f" ms  p95 {res['chunk_ms_p95']:7.1f} ms  share {res['recompute_share']:.2f}"
               f"  PSNR vs full {quality if quality is None else round(quality, 1)}", flush=True)
     return rows
@@ -168,13 +177,19 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--wan-dit", action="store_true", help="also time the wan-1.3b DiT (GPU)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile every DiT block")
+    ap.add_argument("--model", help="a trained model (name or folder) instead of --configs")
     ap.add_argument("--out", default="benchmarks/engine-cpu.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
     rows = []
-    for name in args.configs.split(","):
-        rows += bench_config(name, args.device, args.frames, args.warm_chunks, args.steps)
+    if args.model:
+        rows += bench_config(Path(args.model).name, args.device, args.frames, args.warm_chunks,
+                             args.steps, args.compile, args.model)
+    for name in [] if args.model else args.configs.split(","):
+        rows += bench_config(name, args.device, args.frames, args.warm_chunks, args.steps,
+                             args.compile)
     wan = bench_wan_dit(args.device) if args.wan_dit else None
     machine = {"platform": platform.platform(), "processor": platform.processor(),
                "torch": torch.__version__, "threads": torch.get_num_threads(),

@@ -70,6 +70,11 @@ class StreamEditor:
             self.ae = self.ae.to(memory_format=torch.channels_last)
         self.text = text_encoder
         if compile:
+            import torch._dynamo.config as dynamo_config
+
+            # one graph per layer (its cache slice) and per window length while the cache fills
+            dynamo_config.recompile_limit = max(dynamo_config.recompile_limit,
+                                                4 * cfg.dit.layers)
             for blk in self.dit.blocks:
                 blk.compile(dynamic=False)
         self.settings = EditSettings()
