@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -69,7 +70,15 @@ class StreamEditor:
         if device.type == "cpu":
             self.ae = self.ae.to(memory_format=torch.channels_last)
         self.text = text_encoder
-        if compile:
+        if device.type == "cuda":
+            from liveedit_app.engine.wan.accelerate import tune_autoencoder
+
+            tune_autoencoder(self.ae)
+        if compile and device.type == "cuda":
+            from liveedit_app.engine.wan.accelerate import compile_for_streaming
+
+            compile_for_streaming(self.dit)
+        elif compile:
             import torch._dynamo.config as dynamo_config
 
             # one graph per layer (its cache slice) and per window length while the cache fills
@@ -90,9 +99,9 @@ class StreamEditor:
         self.stats = EditorStats(device=str(device))
         self.prompt: str | None = None
         self._mask: np.ndarray | None = None
-        self._alpha_cache: dict[tuple, np.ndarray] = {}
-        self._latent_mask_cache: dict[tuple, torch.Tensor] = {}
-        self._pending: list[tuple[Frame, float]] = []
+        self._alpha_entry: tuple[np.ndarray, tuple, np.ndarray] | None = None
+        self._pending: list[_Pushed] = []  # pushed, not yet encoded
+        self._awaiting: deque[_Pushed] = deque()  # encoded, waiting for their decoded frame
         self._recent: deque[tuple[int, float, float]] = deque(maxlen=16)
         self._latencies: deque[float] = deque(maxlen=64)
         self._generator = self._new_generator()
@@ -159,11 +168,9 @@ class StreamEditor:
                 raise InputError("The mask values must lie between 0 and 1.")
             if not mask.any():
                 mask = None
+        # each pushed frame keeps the mask current at its push; the static-skip cache keeps its
+        # stores (it re-reads the mask every chunk), so a tracked mask still reuses work
         self._mask = None if mask is None else mask.copy()
-        self._alpha_cache.clear()
-        self._latent_mask_cache.clear()
-        if self.planner is not None:
-            self.planner.reset()
 
     def configure(self, settings: EditSettings) -> None:
         if not 0.0 <= settings.strength <= 1.0:
@@ -176,7 +183,7 @@ class StreamEditor:
         self.sampler = FlowSampler(steps, self.cfg.sampler.shift)
         if (settings.mask_feather_px, settings.strength) != (
                 self.settings.mask_feather_px, self.settings.strength):
-            self._alpha_cache.clear()
+            self._alpha_entry = None
         self.settings = settings
         if reseed:
             self._generator = self._new_generator()
@@ -204,23 +211,35 @@ class StreamEditor:
 
     def push(self, frame: Frame) -> list[EditedFrame]:
         _check_frame(frame)
-        self._pending.append((frame, time.perf_counter()))
+        self._pending.append(_Pushed(frame, self._mask, time.perf_counter()))
         if len(self._pending) < self.frames_per_chunk:
             return []
         return self._run_chunk()
 
     def flush(self) -> list[EditedFrame]:
-        """Edit what is pending (a partial chunk is padded with its last frame)."""
-        if not self._pending:
-            return []
-        return self._run_chunk()
+        """Edit everything still pending; partial chunks are padded with the last frame (the
+        padding is never returned)."""
+        out: list[EditedFrame] = []
+        for _ in range(3):  # a temporal autoencoder may hold frames back for one more chunk
+            real = [p for p in list(self._awaiting) + self._pending if not p.padding]
+            if not real:
+                break
+            last = real[-1]
+            pad = self.frames_per_chunk - len(self._pending)
+            self._pending += [_Pushed(last.frame, last.mask, last.pushed, padding=True)] * pad
+            out += self._run_chunk()
+        self._awaiting.clear()
+        return out
 
     def reset(self) -> None:
-        """A new stream: empties the KV and mask caches and pending frames."""
+        """A new stream: empties the KV and mask caches, pending frames and coder state."""
         self._pending.clear()
+        self._awaiting.clear()
         self.state.reset()
         if self.planner is not None:
             self.planner.reset()
+        if hasattr(self.ae, "reset"):
+            self.ae.reset()
         self._generator = self._new_generator()
         self._recent.clear()
         self._latencies.clear()
@@ -232,75 +251,82 @@ class StreamEditor:
         return torch.Generator(device=self.device).manual_seed(int(self.settings.seed))
 
     def _run_chunk(self) -> list[EditedFrame]:
-        pending, self._pending = self._pending, []
+        chunk, self._pending = self._pending, []
         start = time.perf_counter()
-        real = len(pending)
-        frames = [f for f, _ in pending]
-        frames += [frames[-1]] * (self.frames_per_chunk - real)
         if self.prompt is None:
-            edited = [f.rgb for f in frames[:real]]
+            # no edit: everything pushed so far passes through; a temporal coder restarts
+            ready = [(p, p.frame.rgb) for p in list(self._awaiting) + chunk]
+            self._awaiting.clear()
+            if hasattr(self.ae, "reset"):
+                self.ae.reset()
             share = 0.0
         else:
-            edited = self._edit(frames)[:real]
+            self._awaiting.extend(chunk)
+            edited = self._edit(chunk)
+            ready = [(self._awaiting.popleft(), rgb) for rgb in edited]
             share = self.planner.share if self.planner is not None else 1.0
         done = time.perf_counter()
         out = []
-        for (frame, pushed), rgb in zip(pending, edited, strict=True):
-            composite = self._composite(frame.rgb, rgb) if self.prompt is not None else rgb
-            latency = done - pushed
+        for pushed, rgb in ready:
+            if pushed.padding:
+                continue
+            frame = pushed.frame
+            if self.prompt is not None:
+                rgb = self._composite(frame.rgb, rgb, pushed.mask)
+            latency = done - pushed.pushed
             self._latencies.append(latency)
-            out.append(EditedFrame(rgb=composite, source=frame.rgb, pts=frame.pts,
-                                   index=frame.index, latency_s=latency))
-        self._update_stats(real, done - start, share)
+            out.append(EditedFrame(rgb=rgb, source=frame.rgb, pts=frame.pts, index=frame.index,
+                                   latency_s=latency))
+        self._update_stats(len(out), done - start, share)
         return out
 
     @torch.no_grad()
-    def _edit(self, frames: list[Frame]) -> list[np.ndarray]:
+    def _edit(self, chunk: list[_Pushed]) -> list[np.ndarray]:
+        """Encode the chunk, denoise the latents it completes, decode; returns the decoded
+        frames at their sources' sizes, oldest first (paired with `_awaiting` in order)."""
         h, w = self.cfg.resolution
-        batch = np.stack([cv2.resize(f.rgb, (w, h), interpolation=cv2.INTER_AREA)
-                          for f in frames])  # [F, H, W, 3] uint8
+        batch = np.stack([cv2.resize(p.frame.rgb, (w, h), interpolation=cv2.INTER_AREA)
+                          for p in chunk])  # [F, H, W, 3] uint8
         pix = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2)[None]
         pix = pix.to(self.dtype) / 255.0  # [1, F, 3, H, W]
-        y = self.ae.encode(pix)  # [1, F', C, h, w]
-        mask = self._latent_mask(frames[0].rgb.shape[:2], y)
+        y = self.ae.encode(pix)  # [1, F', C, h, w]; F' = F / temporal factor (0 while filling)
+        if y.shape[1] == 0:
+            return []
+        mask = self._latent_mask(chunk, y)
         noise = torch.randn(y.shape, generator=self._generator, device=self.device,
                             dtype=self.dtype)
         x0 = generate_chunk(self.dit, self.sampler, self.state, noise, y, mask=mask,
                             refresh=self.cfg.sampler.refresh,
                             context_noise=self.cfg.sampler.context_noise,
                             generator=self._generator, planner=self.planner)
-        out = self.ae.decode(x0)[0]  # [F, 3, H, W] in [0, 1]
+        out = self.ae.decode(x0)[0]  # [F'', 3, H, W] in [0, 1]
         out = (out.float() * 255.0).round().clamp(0, 255).to(torch.uint8)
         rgb = out.permute(0, 2, 3, 1).cpu().numpy()
-        return [cv2.resize(img, (f.rgb.shape[1], f.rgb.shape[0]),
-                           interpolation=cv2.INTER_LINEAR) for img, f in zip(rgb, frames,
-                                                                              strict=True)]
+        sizes = [p.frame.rgb.shape[:2] for p in list(self._awaiting)[:len(rgb)]]
+        return [cv2.resize(img, (sw, sh), interpolation=cv2.INTER_LINEAR)
+                for img, (sh, sw) in zip(rgb, sizes, strict=True)]
 
-    def _source_mask(self, size: tuple[int, int]) -> np.ndarray | None:
-        if self._mask is None:
+    def _at_size(self, mask: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+        if mask is None or mask.shape == size:
+            return mask
+        warnings.warn(f"mask of size {mask.shape} resized to the frame's {size}", stacklevel=4)
+        return cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_LINEAR).clip(0, 1)
+
+    def _latent_mask(self, chunk: list[_Pushed], y: torch.Tensor) -> torch.Tensor | None:
+        """The union of the chunk's frame masks at latent resolution [1, F', 1, h, w];
+        None = global edit. Models without a mask channel still hand it to the mask cache."""
+        masks = {id(p.mask): p.mask for p in chunk if p.mask is not None}
+        if not masks:
             return None
-        if self._mask.shape != size:
-            warnings.warn(f"mask of size {self._mask.shape} resized to the frame's {size}",
-                          stacklevel=3)
-            self._mask = cv2.resize(self._mask, (size[1], size[0]),
-                                    interpolation=cv2.INTER_LINEAR).clip(0, 1)
-        return self._mask
+        lh, lw = y.shape[-2:]
+        small = np.max([cv2.resize(m, (lw, lh), interpolation=cv2.INTER_AREA)
+                        for m in masks.values()], axis=0)
+        m = torch.from_numpy(small).to(self.device, self.dtype)
+        return m[None, None, None].expand(1, y.shape[1], 1, lh, lw)
 
-    def _latent_mask(self, size: tuple[int, int], y: torch.Tensor) -> torch.Tensor | None:
-        """The user mask at latent resolution [1, F, 1, h, w], None = global edit."""
-        src = self._source_mask(size)
-        if src is None or not self.cfg.dit.mask_channel:
-            return None
-        key = (size, tuple(y.shape))
-        if key not in self._latent_mask_cache:
-            lh, lw = y.shape[-2:]
-            small = cv2.resize(src, (lw, lh), interpolation=cv2.INTER_AREA)
-            m = torch.from_numpy(small).to(self.device, self.dtype)
-            self._latent_mask_cache[key] = m[None, None, None].expand(1, y.shape[1], 1, lh, lw)
-        return self._latent_mask_cache[key]
-
-    def _composite(self, source: np.ndarray, edited: np.ndarray) -> np.ndarray:
-        alpha = self._alpha(source.shape[:2])
+    def _composite(self, source: np.ndarray, edited: np.ndarray,
+                   mask: np.ndarray | None) -> np.ndarray:
+        alpha = self._alpha(mask, source.shape[:2])
         if alpha is None:
             s = self.settings.strength
             if s >= 1.0:
@@ -311,14 +337,14 @@ class StreamEditor:
         out = mix.round().clip(0, 255).astype(np.uint8)
         return np.where(alpha > 0, out, source)
 
-    def _alpha(self, size: tuple[int, int]) -> np.ndarray | None:
+    def _alpha(self, mask: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
         """[H, W, 1] blend weight: the mask feathered inward (eroded, then blurred, then cut at
         the mask's edge) times strength; exactly 0 wherever the mask is 0."""
-        src = self._source_mask(size)
-        if src is None:
+        if mask is None:
             return None
-        key = size
-        if key not in self._alpha_cache:
+        entry = self._alpha_entry
+        if entry is None or entry[0] is not mask or entry[1] != size:
+            src = self._at_size(mask, size)
             feather = self.settings.mask_feather_px
             alpha = src
             if feather > 0:
@@ -326,8 +352,10 @@ class StreamEditor:
                 kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
                 alpha = cv2.GaussianBlur(cv2.erode(src, kernel), (0, 0), feather)
                 alpha = np.where(src > 0, alpha, 0.0)
-            self._alpha_cache[key] = (alpha * self.settings.strength).astype(np.float32)[..., None]
-        return self._alpha_cache[key]
+            # one entry: a tracked mask changes every frame, a painted one stays
+            weight = (alpha * self.settings.strength).astype(np.float32)[..., None]
+            self._alpha_entry = entry = (mask, size, weight)
+        return entry[2]
 
     def _update_stats(self, frames: int, seconds: float, share: float) -> None:
         self._recent.append((frames, seconds, share))
@@ -339,6 +367,14 @@ class StreamEditor:
         st.recompute_share = float(np.mean([s for _, _, s in self._recent]))
         st.frames_out += frames
         st.extra["chunk_ms"] = seconds * 1000
+
+
+@dataclass(frozen=True)
+class _Pushed:
+    frame: Frame
+    mask: np.ndarray | None  # the mask current when the frame was pushed (source size)
+    pushed: float  # perf_counter at push
+    padding: bool = False  # a copy that fills a partial chunk; never returned
 
 
 def _check_frame(frame: Frame) -> None:

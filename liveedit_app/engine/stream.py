@@ -70,13 +70,16 @@ def generate_chunk(dit: CausalDiT, sampler: FlowSampler, state: StreamState,
                    context_noise: int = 0, generator: torch.Generator | None = None,
                    planner: ChunkPlanner | None = None, exit_step: int | None = None,
                    grad: bool = False) -> torch.Tensor:
-    """Denoise the next chunk. noise, y_src [B, F, C, h, w]; mask [B, F, 1, h, w] or None.
-    Returns x0 [B, F, C, h, w] and advances `state` by F latent frames."""
+    """Denoise the next chunk. noise, y_src [B, F, C, h, w]; mask [B, F, 1, h, w] or None (the
+    user mask at latent resolution: input of mask-channel models, and what the planner's static
+    skip keys on for every model). Returns x0 [B, F, C, h, w]; advances `state` by F frames."""
     b, f = noise.shape[:2]
     steps = sampler.steps
     last = len(steps) - 1 if exit_step is None else exit_step
     if planner is not None:
         planner.begin_chunk(y_src, mask)
+    if not dit.cfg.mask_channel:
+        mask = None
     x = noise.to(dit.dtype)
     x0 = x
     for j in range(last + 1):

@@ -1,13 +1,18 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
+import torch
 from engine_toys import TOY
 
 from liveedit_app import paths
 from liveedit_app.contract import EditSettings, Frame
+from liveedit_app.engine.autoencoder import LiveEditAE
 from liveedit_app.engine.checkpoint import save_model
 from liveedit_app.engine.config import ModelConfig, SamplerConfig
 from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.engine.editor import StreamEditor
+from liveedit_app.engine.text import HashTextEncoder
 from liveedit_app.errors import InputError, ModelNotFoundError
 
 CFG = ModelConfig(name="toy", dit=TOY, text_encoder="hash",
@@ -120,3 +125,82 @@ def test_load_finds_a_model_by_name_in_the_user_models_folder():
     assert ed.cfg == CFG
     with pytest.raises(ModelNotFoundError):
         StreamEditor.load("no-such-model")
+
+
+def test_each_frame_is_composited_with_the_mask_current_at_its_push():
+    ed = _editor()
+    frames = _frames(2, 64, 64)
+    left, right = np.zeros((64, 64), np.float32), np.zeros((64, 64), np.float32)
+    left[:, :20], right[:, 44:] = 1.0, 1.0
+    ed.set_mask(left)
+    out = ed.push(frames[0])
+    ed.set_mask(right)
+    out += ed.push(frames[1])
+    for o, m in zip(out, (left, right), strict=True):
+        assert np.array_equal(o.rgb[m == 0], o.source[m == 0])
+        assert (o.rgb[m == 1] != o.source[m == 1]).mean() > 0.5
+
+
+def test_a_mask_that_moves_every_frame_still_lets_the_static_cache_reuse_work():
+    ed = _editor(mask_cache="static")
+    for i, f in enumerate(_frames(8, 64, 64)):
+        m = np.zeros((64, 64), np.float32)
+        m[:16, i:i + 16] = 1.0
+        ed.set_mask(m)
+        ed.push(Frame(_frames(1, 64, 64)[0].rgb, f.pts, f.index))  # a still source
+    assert ed.stats.recompute_share < 1.0
+
+
+def test_a_model_without_mask_channel_still_feeds_the_mask_to_the_static_cache():
+    cfg = replace(CFG, dit=replace(TOY, mask_channel=False))
+    ed = StreamEditor.from_config(cfg, mask_cache="static")
+    ed.set_prompt("make it red")
+    corner = np.zeros((64, 64), np.float32)
+    corner[:16, :16] = 1.0  # one latent token of 16; three rows of tokens stay outside
+    ed.set_mask(corner)
+    still = _frames(1, 64, 64)[0].rgb
+    for i in range(6):
+        ed.push(Frame(still, i / 30, i))
+    assert ed.stats.recompute_share < 1.0
+
+
+class _LaggingCoder(LiveEditAE):
+    """A temporal-factor-2 coder that, like causal video VAEs, holds frames back: encode keeps
+    odd leftovers, the stream's first decode returns one frame fewer."""
+
+    temporal_factor = 2
+
+    def __init__(self):
+        super().__init__(latent_channels=4, width=8)
+        self.reset()
+
+    def reset(self):
+        self.held = None
+        self.first = True
+
+    def encode(self, frames):
+        if self.held is not None:
+            frames = torch.cat([self.held, frames], 1)
+        whole = frames.shape[1] // 2 * 2
+        self.held = frames[:, whole:] if whole < frames.shape[1] else None
+        return super().encode(frames[:, :whole:2])
+
+    def decode(self, z):
+        out = super().decode(z).repeat_interleave(2, dim=1)
+        if self.first:
+            self.first = False
+            return out[:, 1:]
+        return out
+
+
+def test_frames_of_a_lagging_temporal_coder_all_come_out_once_in_order():
+    ed = StreamEditor(CFG, CausalDiT(CFG.dit), _LaggingCoder(), HashTextEncoder(16, 8),
+                      device=torch.device("cpu"), dtype=torch.bfloat16)
+    ed.set_prompt("make it red")
+    out = []
+    for f in _frames(9, 64, 64):
+        out += ed.push(f)
+    assert len(out) < 9  # the coder holds frames back
+    out += ed.flush()
+    assert [o.index for o in out] == list(range(9))
+    assert all(o.rgb.shape == (64, 64, 3) for o in out)
