@@ -123,7 +123,9 @@ class CachedKeys:
         return out.transpose(1, 2)
 
 
-class SelfAttention(nn.Module):
+class _Projections(nn.Module):
+    """q, k, v, o and the q/k RMSNorms, named as in Wan's attention layers."""
+
     def __init__(self, dim: int, heads: int, qk_norm: bool, eps: float) -> None:
         super().__init__()
         self.heads = heads
@@ -134,6 +136,8 @@ class SelfAttention(nn.Module):
         self.norm_q = RMSNorm(dim, eps) if qk_norm else nn.Identity()
         self.norm_k = RMSNorm(dim, eps) if qk_norm else nn.Identity()
 
+
+class SelfAttention(_Projections):
     def forward(self, x: torch.Tensor, keys: ParallelKeys | CachedKeys, layer: int,
                 x_kv: torch.Tensor | None = None) -> torch.Tensor:
         """x [B, N, C] -> [B, N, C]; K/V from x_kv [B, M, C] when given, else from x."""
@@ -146,18 +150,8 @@ class SelfAttention(nn.Module):
         return self.o(keys.attend(layer, q, k, v).flatten(2))
 
 
-class CrossAttention(nn.Module):
+class CrossAttention(_Projections):
     """Ungated text cross-attention; no key mask (all text slots, padding included, are seen)."""
-
-    def __init__(self, dim: int, heads: int, qk_norm: bool, eps: float) -> None:
-        super().__init__()
-        self.heads = heads
-        self.q = nn.Linear(dim, dim)
-        self.k = nn.Linear(dim, dim)
-        self.v = nn.Linear(dim, dim)
-        self.o = nn.Linear(dim, dim)
-        self.norm_q = RMSNorm(dim, eps) if qk_norm else nn.Identity()
-        self.norm_k = RMSNorm(dim, eps) if qk_norm else nn.Identity()
 
     def context_kv(self, ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """ctx [B, L, C] -> k, v [B, H, L, D] (what the per-prompt cross-attention cache holds)."""
