@@ -168,8 +168,8 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     torch.manual_seed(cfg.seed + 12345)
     for s in range(0, len(cases), cfg.eval.batch):
         part = cases[s:s + cfg.eval.batch]
-        src = pixels_to_tensor(np.stack([c["source"] for c in part])).to(device)
-        tgt = pixels_to_tensor(np.stack([c["target"] for c in part])).to(device)
+        src = pixels_to_tensor(np.stack([c["source"] for c in part]), device)
+        tgt = pixels_to_tensor(np.stack([c["target"] for c in part]), device)
         masks = torch.stack([torch.from_numpy(c["mask"]) if c["mask"] is not None
                              else torch.ones(src.shape[1], *src.shape[-2:]) for c in part])
         lat_mask = chunk_mask(mask_to_latent(masks.to(device), ae.spatial_factor), chunk)
