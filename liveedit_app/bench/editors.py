@@ -107,8 +107,10 @@ def _run_teacher(folder: Path, device: str, steps: int, case: BenchCase) -> Clip
     return ClipRun(frames=frames, wall_s=wall_s, first_frame_s=wall_s, chunk_latencies_s=[wall_s])
 
 
-def speed_targets(models: list[str], devices: list[str]) -> list[SpeedTarget]:
-    """Every model on every device with each of the engine's mask caches."""
+def speed_targets(
+    models: list[str], devices: list[str], caches: list[str] = SPEED_MASK_CACHES
+) -> list[SpeedTarget]:
+    """Every model on every device with each of `caches` (the engine's mask cache modes)."""
     return [
         SpeedTarget(
             model,
@@ -118,7 +120,7 @@ def speed_targets(models: list[str], devices: list[str]) -> list[SpeedTarget]:
         )
         for model in models
         for device in devices
-        for cache in SPEED_MASK_CACHES
+        for cache in caches
     ]
 
 

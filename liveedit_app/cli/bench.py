@@ -58,6 +58,11 @@ def register(subparsers) -> None:
     speed.add_argument("--models", default="all", help="comma-separated names (default: all)")
     speed.add_argument("--devices", default="auto", help="comma-separated, or auto (default)")
     speed.add_argument("--frames", type=int, default=32, help="frames streamed (default: 32)")
+    speed.add_argument(
+        "--mask-caches",
+        default="static,reference,off",
+        help="comma-separated engine mask caches to compare (default: static,reference,off)",
+    )
     speed.add_argument("--repeats", type=int, default=3, help="measured passes (default: 3)")
     speed.add_argument("--out", type=Path, help="folder for result.json and report.html")
     speed.set_defaults(func=run_speed_command)
@@ -109,7 +114,14 @@ def run_speed_command(args: argparse.Namespace) -> int:
     if not models:
         raise BenchmarkError("No model is installed, so there is nothing to measure.")
     devices = editors.available_devices() if args.devices == "auto" else args.devices.split(",")
-    targets = editors.speed_targets(models, devices)
+    caches = [c.strip() for c in args.mask_caches.split(",") if c.strip()]
+    unknown = [c for c in caches if c not in editors.SPEED_MASK_CACHES]
+    if unknown or not caches:
+        raise BenchmarkError(
+            f"Unknown mask cache {', '.join(unknown) or '(none given)'}: "
+            f"choose from {', '.join(editors.SPEED_MASK_CACHES)}."
+        )
+    targets = editors.speed_targets(models, devices, caches)
     clip = editors.speed_clip(models[0], args.frames)
     settings = {"models": ", ".join(models), "devices": ", ".join(devices), **_machine()}
     data = run_speed(targets, clip, repeats=args.repeats, settings=settings)

@@ -49,7 +49,7 @@ def test_bench_speed_measures_every_model_device_and_mode(monkeypatch, tmp_path)
     monkeypatch.setattr(
         editors,
         "speed_targets",
-        lambda models, devices: [
+        lambda models, devices, caches: [
             SpeedTarget(m, d, mode, PaintEditor)
             for m in models
             for d in devices
@@ -70,3 +70,11 @@ def test_bench_speed_with_no_model_installed_says_so(monkeypatch, capsys):
     monkeypatch.setattr(editors, "installed_models", lambda: [])
     assert main(["bench", "speed"]) == 2
     assert "No model is installed" in capsys.readouterr().err
+
+
+def test_an_unknown_mask_cache_is_named(monkeypatch, capsys):
+    monkeypatch.setattr(editors, "installed_models", lambda: ["a"])
+    assert main(["bench", "speed", "--mask-caches", "static,magic"]) == 2
+    assert (
+        "Unknown mask cache magic: choose from static, reference, off." in capsys.readouterr().err
+    )
