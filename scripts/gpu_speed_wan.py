@@ -424,7 +424,8 @@ def mask_cache_variants(bench: Bench, label: str, attempt) -> None:
 
 def build_ae(s: Setting, kind: str, layout: str):
     """kind "taehv" or "wanvae"; layout "contiguous" (cuDNN heuristics) or "tuned"
-    (accelerate.tune_autoencoder: cuDNN autotuning, channels-last for the Wan VAE)."""
+    (accelerate.tune_autoencoder; in run 3 it also made the Wan VAE channels-last, which was
+    1.5× slower and was dropped)."""
     from liveedit_app.engine.wan.vae import WanVAE, WanVAEAutoencoder
 
     model = TAEHV() if kind == "taehv" else WanVAE()

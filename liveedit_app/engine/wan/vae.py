@@ -29,8 +29,6 @@ class CausalConv3d(nn.Conv3d):
     """Conv3d whose time padding is all in the past; with a cache, the past is the previous
     call's last input frames instead of zeros."""
 
-    channels_last = False  # set by WanVAE.to_channels_last: cuDNN's fast layout on GPUs
-
     def __init__(self, n_in: int, n_out: int, kernel, stride=1, padding=0) -> None:
         kernel = (kernel,) * 3 if isinstance(kernel, int) else tuple(kernel)
         padding = (padding,) * 3 if isinstance(padding, int) else tuple(padding)
@@ -39,8 +37,6 @@ class CausalConv3d(nn.Conv3d):
 
     def forward(self, x: torch.Tensor, cache: Cache | None = None) -> torch.Tensor:
         # x [B, C, T, H, W]
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
         if self.history == 0:
             return super().forward(x)
         past = cache.get(self) if cache is not None else None
@@ -49,8 +45,6 @@ class CausalConv3d(nn.Conv3d):
         x = torch.cat([past, x], 2)
         if cache is not None:
             cache[self] = x[:, :, -self.history :].clone()
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
         return super().forward(x)
 
 
@@ -225,17 +219,6 @@ class WanVAE(nn.Module):
         self.conv1 = CausalConv3d(2 * z_dim, 2 * z_dim, 1)
         self.conv2 = CausalConv3d(z_dim, z_dim, 1)
         self.decoder = Decoder3d(dim=dim, z_dim=z_dim)
-
-    def to_channels_last(self) -> WanVAE:
-        """Channels-last weights and activations for every convolution (same results; cuDNN's
-        fast path on GPUs)."""
-        for m in self.modules():
-            if isinstance(m, CausalConv3d):
-                m.channels_last = True
-                m.weight.data = m.weight.data.contiguous(memory_format=torch.channels_last_3d)
-            elif isinstance(m, nn.Conv2d):
-                m.weight.data = m.weight.data.contiguous(memory_format=torch.channels_last)
-        return self
 
     def encode_mu(self, x: torch.Tensor, cache: Cache) -> torch.Tensor:
         """[B, 3, T, H, W] → raw mu [B, 16, T', H/8, W/8]. LiveEdit feeds [0, 1] pixels."""
