@@ -60,7 +60,7 @@ class PreviewWidget(QWidget):
 
     def show_source(self, frame: Frame) -> None:
         self.source_rgb = np.ascontiguousarray(frame.rgb)
-        if self.view.mode == "source" or self.edited is None:
+        if self.view.mode in ("source", "side_by_side") or self.edited is None:
             self.update()
 
     def show_edited(self, out: EditedFrame) -> None:
@@ -145,11 +145,13 @@ class PreviewWidget(QWidget):
         self._draw_brush(painter)
 
     def _pictures(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """(source, edited) to show; in the comparing modes both come from the same frame."""
-        if self.view.mode == "source" or self.edited is None:
-            src = self.source_rgb
-            return src, (self.edited.rgb if self.edited is not None else src)
-        return self.edited.source, self.edited.rgb
+        """(source, edited) to show. Side by side shows the live source next to the newest edit
+        (a slow editor must not freeze the camera picture); the wipe compares the same frame."""
+        if self.edited is None:
+            return self.source_rgb, self.source_rgb
+        if self.view.mode == "wipe":
+            return self.edited.source, self.edited.rgb
+        return self.source_rgb, self.edited.rgb
 
     def _draw_picture(self, painter: QPainter, rect: QRectF, rgb: np.ndarray | None) -> None:
         if rgb is None:

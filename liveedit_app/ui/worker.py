@@ -40,7 +40,7 @@ from liveedit_app.media.tracking import MaskTracker
 
 EditorFactory = Callable[[str, str], EditorProtocol]
 _STATS_EVERY_S = 0.25
-_FPS_WINDOW_S = 4.0
+_FPS_WINDOW_S = 8.0  # long enough to hold two chunks of a slow CPU editor
 # The editor restarts its mask cache on every new mask, so a tracked mask that barely moved (a
 # still subject) is not handed over: mean change per pixel below this.
 _MASK_MOVED = 1e-3
@@ -160,8 +160,7 @@ class InferenceWorker(QThread):
         if "loaded" in pending:
             self._loaded(*pending["loaded"])
         if {"load", "editor", "reset"} & pending.keys():
-            self._since = None
-            self._out_times.clear()
+            self._restart_counts()
         if "editor" in pending:
             self._editor = pending["editor"]
             self._hand_everything_to_editor()
@@ -211,8 +210,7 @@ class InferenceWorker(QThread):
             self.model_failed.emit(result)
             return
         self._editor = result
-        self._since = None
-        self._out_times.clear()
+        self._restart_counts()
         self._hand_everything_to_editor()
         self.model_ready.emit(name, self._editor.stats.device or device)
 
@@ -260,6 +258,12 @@ class InferenceWorker(QThread):
         if err.message != self._last_problem:
             self._last_problem = err.message
             self.problem.emit(err)
+
+    def _restart_counts(self) -> None:
+        """Speed and latency of pass-through frames say nothing about a new editor."""
+        self._since = None
+        self._out_times.clear()
+        self._latencies.clear()
 
     def _emit_stats(self) -> None:
         now = time.monotonic()
