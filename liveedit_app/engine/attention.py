@@ -104,6 +104,9 @@ class CachedKeys:
     kv_len: int
     key_mask: torch.Tensor | None = None
 
+    # a compiler boundary: compiled blocks (wan/accelerate.py) must not take over the in-place
+    # writes into the 3 GB cache (and compiling RoPE here bought nothing, docs/performance.md)
+    @torch.compiler.disable
     def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
                ) -> torch.Tensor:
         """q [B, Nq, H, D], k, v [B, Nk, H, D] (unrotated) -> [B, Nq, H, D]."""
