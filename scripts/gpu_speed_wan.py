@@ -115,7 +115,7 @@ class Bench:
         self.state = StreamState.create(self.dit, self.ctx, tokens_per_frame=s.tpf,
                                         window_frames=s.window)  # fmt: skip
 
-    def stream(self, *, ae=None, encode: bool = True, planner=None, seed: int = 2):
+    def stream(self, *, ae=None, encode: bool = True, planner=None, mask=None, seed: int = 2):
         """One stream of s.chunks chunks → (per-chunk seconds, outputs). With `ae`, each chunk
         decodes its 3 latents inside the timed region and, with `encode`, first encodes the next
         12 source frames (the Wan VAE holds 3 of them back: frame 0 is encoded alone)."""
@@ -137,7 +137,7 @@ class Bench:
                 else:
                     y = self.src[:, lo:hi]
                 x0 = generate_chunk(self.dit, self.sampler, self.state, self.noise[:, lo:hi], y,
-                                    planner=planner)  # fmt: skip
+                                    planner=planner, mask=mask)  # fmt: skip
                 out = ae.decode(x0) if ae is not None else x0
             s.sync()
             times.append(time.perf_counter() - t0)
@@ -276,16 +276,6 @@ def fp32_check(bench: Bench, base: dict | None) -> dict:
     return {"chunk0_rel_err_bf16_vs_fp32": err}
 
 
-def compile_dit(dit: CausalDiT) -> None:
-    """The product's path (engine/wan/accelerate.py). Until the engine marks CachedKeys.attend as
-    a compiler boundary itself, mark it here: same graphs either way."""
-    import liveedit_app.engine.attention as attention
-
-    if not getattr(attention.CachedKeys.attend, "_torchdynamo_disable", False):
-        attention.CachedKeys.attend = torch.compiler.disable(attention.CachedKeys.attend)
-    compile_for_streaming(dit)
-
-
 def compile_rope(undo: bool = False) -> None:
     """Experiment: the RoPE rotation inside the eager attention call, compiled on its own
     (it is ~5 elementwise kernels over q and k per layer in eager mode)."""
@@ -350,31 +340,6 @@ def graph_pass_timing(bench: Bench) -> dict:
     return out
 
 
-class FixedMaskPlanner:
-    """Hands a mask cache the user's mask although the Wan DiT has no mask channel (the
-    editor passes none to such models)."""
-
-    def __init__(self, planner, user_mask: torch.Tensor) -> None:
-        self.planner = planner
-        self.user_mask = user_mask
-
-    @property
-    def share(self) -> float:
-        return self.planner.share
-
-    def begin_chunk(self, y_src, user_mask):
-        self.planner.begin_chunk(y_src, self.user_mask)
-
-    def plan(self, step, steps):
-        return self.planner.plan(step, steps)
-
-    def end_chunk(self, x0, y_src):
-        self.planner.end_chunk(x0, y_src)
-
-    def reset(self):
-        self.planner.reset()
-
-
 def mask_cache_variants(bench: Bench, label: str, attempt) -> None:
     """Both mask caches. Static skip needs a scene that is still outside the user's mask: the
     background latents repeat chunk after chunk while a box of 1/4 of the frame changes."""
@@ -401,9 +366,7 @@ def mask_cache_variants(bench: Bench, label: str, attempt) -> None:
     try:
         res = attempt(
             "mask cache: static skip",
-            lambda: bench.measure(
-                f"{label} + static-skip cache (1/4 box)", planner=FixedMaskPlanner(skip, box)
-            ),
+            lambda: bench.measure(f"{label} + static-skip cache (1/4 box)", planner=skip, mask=box),
         )
         if res is not None:
             res["token_share_last_chunk"] = skip.share
@@ -414,7 +377,7 @@ def mask_cache_variants(bench: Bench, label: str, attempt) -> None:
         ae = build_ae(s, "taehv", "tuned")
         res = attempt("e2e static skip", lambda: bench.measure(
             f"e2e: taehv + {label} + static-skip cache (1/4 box)", ae=ae,
-            planner=FixedMaskPlanner(skip, box)))  # fmt: skip
+            planner=skip, mask=box))  # fmt: skip
         if res is not None:
             res["token_share_last_chunk"] = skip.share
     finally:
@@ -539,7 +502,8 @@ def main() -> int:
             report["profile_eager"] = profile_pass(bench, "eager sdpa=cudnn")
         label = "eager"
         compiled = attempt(
-            "compile", lambda: (compile_dit(bench.dit), bench.measure("compile (accelerate)"))[1]
+            "compile",
+            lambda: (compile_for_streaming(bench.dit), bench.measure("compile (accelerate)"))[1],
         )
         if compiled:
             label = "compile"
