@@ -91,6 +91,8 @@ def _memory_gib() -> float | None:
 
 def camera_names() -> list[str] | str:
     """The cameras the app can see, or why they could not be listed."""
+    # Qt Multimedia's start-up chatter (FFmpeg version, VA-API probing) is no news in a bug report
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
     try:
         from liveedit_app.media.camera import list_cameras
 
