@@ -89,7 +89,8 @@ def test_wheel_carries_the_shipped_models_and_resources(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder in ("models", "resources"):
         for path in (REPO / folder).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts:
+            hidden = any(part.startswith(".") for part in path.relative_to(REPO).parts)
+            if path.is_file() and "__pycache__" not in path.parts and not hidden:
                 rel = path.relative_to(REPO).as_posix()
                 assert f"liveedit_app/_data/{rel}" in names, rel
     assert not any(n.startswith(("models/", "resources/", "tests/")) for n in names)
