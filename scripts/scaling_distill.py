@@ -31,6 +31,10 @@ NO_MULTICAST = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1"
 WARMUP = {"stage1": 5, "stage3": 5}  # steps (stage 3: iterations) not timed
 TIMED = {"stage1": 20, "stage3": 15}  # stage 3: three generator updates (generator_every 5)
 CLIPS = 256  # synthetic latent clips
+# configs/small.toml's batches (64 in stage 1, 32 in stage 3) run out of an H100's 80 GB on one
+# GPU (seen 2026-11-25): stage 1 keeps its global batch in micro-batches of 16, stage 3 (which
+# cannot accumulate) trains a global batch of 8
+FIT = {"stage1": {"micro_batch": 16}, "stage3": {"batch": 8}}
 
 
 def config(folder: Path, stage: str, parallel: str):
@@ -48,6 +52,8 @@ def config(folder: Path, stage: str, parallel: str):
     s.minutes = 0.0
     s.log_every = 1
     s.save_every = 10**9
+    for key, value in FIT[stage].items():
+        setattr(s, key, value)
     return cfg
 
 
@@ -200,7 +206,7 @@ def main() -> int:
         "gpus_available": available,
         "torch": torch.__version__,
         "env": NO_MULTICAST,
-        "warmup_steps": WARMUP, "timed_steps": TIMED,
+        "warmup_steps": WARMUP, "timed_steps": TIMED, "changed_from_small_toml": FIT,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "results": results,
         "not_run": not_run,
