@@ -197,5 +197,8 @@ def test_cli_install_list_verify_remove(tmp_path, capsys, make_model):
     assert main(["models", "install", "owner/name"]) == 2
     assert "--download" in capsys.readouterr().err
     assert main(["models", "remove", "wan-test"]) == 0
+    assert "Removed wan-test" in capsys.readouterr().out
     assert main(["models", "list", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out.split("\n", 1)[1]) == []
+    listed = json.loads(capsys.readouterr().out)
+    assert "wan-test" not in {m["name"] for m in listed}
+    assert all(m["source"] == "shipped" for m in listed)
