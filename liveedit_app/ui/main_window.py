@@ -217,7 +217,6 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"Saved {path.name} in {path.parent}", 5000)
 
     def closeEvent(self, event) -> None:
-        self.session.shutdown()
         store_states(self.settings, self.view, self.brush, self.edit)
         self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         self.settings.window_state = bytes(self.saveState().toBase64()).decode()
@@ -225,6 +224,8 @@ class MainWindow(QMainWindow):
             self.settings.save()
         except OSError as err:  # a read-only config folder must not keep the window open
             print(f"liveedit: settings not saved: {err}")
+        self.hide()  # gone at once, even while a slow editor finishes its chunk
+        self.session.shutdown()
         super().closeEvent(event)
 
     # -- reactions ---------------------------------------------------------------------------

@@ -119,12 +119,13 @@ class InferenceWorker(QThread):
         """A new source: empty the editor's caches and the tracker's memory of the last frame."""
         self._post("reset", True)
 
-    def stop(self, timeout_ms: int = 10_000) -> bool:
-        """Ask the thread to finish and wait for it; False if the editor is still busy after the
-        timeout (the thread then ends after its current frame)."""
+    def stop(self, timeout_ms: int | None = None) -> bool:
+        """Ask the thread to finish and wait for it: by default until the editor's current chunk
+        is done (a QThread destroyed while running aborts the process). With `timeout_ms`, False
+        if it is still busy then."""
         self._stop.set()
         self.mailbox.close()
-        return self.wait(timeout_ms)
+        return self.wait() if timeout_ms is None else self.wait(timeout_ms)
 
     def _post(self, key: str, value: object) -> None:
         with self._lock:

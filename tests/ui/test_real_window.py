@@ -51,8 +51,8 @@ def test_stroke_on_the_real_window_shows_the_overlay(xvfb_display, tmp_path, sca
     found = json.loads(result.read_text())
     assert found["screen"] == [1280, 800]
     assert found["device_pixel_ratio"] == scale
-    assert found["stroke"] > 0.9  # the overlay is where the pointer went
-    assert found["stroke_on_edited_side"] > 0.9  # and on the edited picture beside it
-    assert found["beside_stroke"] < 0.05  # and nowhere else
+    assert found["stroke"] > 0.9, found  # the overlay is where the pointer went
+    assert found["stroke_on_edited_side"] > 0.9, found  # and on the edited picture beside it
+    assert found["beside_stroke"] < 0.05, found  # and nowhere else
     if os.environ.get("LIVEEDIT_SCREENSHOT") and scale == 1:
         shutil.copy(shot, os.environ["LIVEEDIT_SCREENSHOT"])

@@ -32,7 +32,8 @@ def is_overlay(color) -> bool:
 
 def main(shot_path: str, result_path: str) -> None:
     app = create_application()
-    settings = Settings(preview_mode="side_by_side", overlay_opacity=0.85, track_mask=False)
+    settings = Settings(preview_mode="side_by_side", overlay_opacity=0.85, track_mask=False,
+                        prompt="turn it into a pencil sketch")
     apply_theme(app, settings.theme)
     window = MainWindow(settings)  # the real editor factory, as `liveedit` runs it
     screen = app.primaryScreen().availableGeometry()
@@ -53,7 +54,7 @@ def main(shot_path: str, result_path: str) -> None:
         QTest.mouseMove(preview, QPoint(start.x() + (end.x() - start.x()) * i // 20, y))
         wait(app, 0.02)
     QTest.mouseRelease(preview, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
-    wait(app, 1.0)
+    wait(app, 2.0)
     shot = app.primaryScreen().grabWindow(0).toImage()  # in device pixels
     shot.save(shot_path)
     ratio = window.devicePixelRatioF()
