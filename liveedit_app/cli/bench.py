@@ -32,6 +32,9 @@ def register(subparsers) -> None:
     quality.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     quality.add_argument("--folder", type=Path, help="your clips: a folder or its JSON file")
     quality.add_argument("--cases", type=int, default=19, help="held-out clips (default: 19)")
+    quality.add_argument(
+        "--edits", help="comma-separated held-out edits to cycle through (default: all 19)"
+    )
     quality.add_argument("--frames", type=int, default=16, help="frames per clip (default: 16)")
     quality.add_argument("--max-side", type=int, help="shrink your clips to this longest side")
     quality.add_argument(
@@ -92,8 +95,11 @@ def run_quality_command(args: argparse.Namespace) -> int:
     else:
         _positive(args.cases, "--cases")
         height, width = editors.working_resolution(args.model)
-        cases = heldout_cases(args.cases, height=height, width=width, frames=args.frames)
+        edits = {"edit_keys": tuple(args.edits.split(","))} if args.edits else {}
+        cases = heldout_cases(args.cases, height=height, width=width, frames=args.frames, **edits)
         clip_set = f"procedural held-out set, {args.cases} clips"
+        if args.edits:
+            clip_set += f" cycling through {args.edits}"
     _positive(args.teacher_steps, "--teacher-steps")
     variants = editors.quality_variants(
         args.model, args.device, names, teacher=args.teacher, teacher_steps=args.teacher_steps

@@ -78,3 +78,18 @@ def test_an_unknown_mask_cache_is_named(monkeypatch, capsys):
     assert (
         "Unknown mask cache magic: choose from static, reference, off." in capsys.readouterr().err
     )
+
+
+def test_the_held_out_set_can_cycle_through_chosen_edits(monkeypatch, tmp_path):
+    monkeypatch.setattr(editors, "working_resolution", lambda model: (32, 32))
+    monkeypatch.setattr(editors, "quality_variants", lambda *a, **k: [identity_variant()])
+    argv = ["bench", "quality", "--cases", "3", "--frames", "2", "--edits", "noir,blur"]
+    assert main(argv + ["--out", str(tmp_path)]) == 0
+    cases = json.loads((tmp_path / "result.json").read_text())["cases"]
+    assert [c["edit_key"] for c in cases] == ["noir", "blur", "noir"]
+
+
+def test_an_unknown_held_out_edit_is_named(monkeypatch, capsys):
+    monkeypatch.setattr(editors, "working_resolution", lambda model: (32, 32))
+    assert main(["bench", "quality", "--edits", "noir,sparkles"]) == 2
+    assert "Unknown edit sparkles: the held-out set has pencil_sketch," in capsys.readouterr().err
