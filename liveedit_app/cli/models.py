@@ -36,6 +36,31 @@ def register(subparsers) -> None:
     verify.add_argument("names", nargs="*", metavar="NAME", help="models to check (default all)")
     verify.set_defaults(func=_verify)
 
+    imp = actions.add_parser(
+        "import-wan", help="build a model from the released LiveEdit (Wan2.1-1.3B) checkpoint",
+        description="Check and install the released checkpoint with its Wan2.1 parts, all from "
+        "local files.",
+    )  # fmt: skip
+    imp.add_argument("checkpoint", type=Path, help="ar-forcing_002000.pt (or .safetensors)")
+    imp.add_argument(
+        "--text-encoder",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="umT5-XXL folder (Hugging Face layout, or Wan's .pth + tokenizer/)",
+    )
+    imp.add_argument("--taehv", type=Path, help="taew2_1.pth: tiny autoencoder (real time)")
+    imp.add_argument("--wan-vae", type=Path, help="Wan2.1_VAE.pth: full VAE (quality)")
+    imp.add_argument(
+        "--autoencoder",
+        choices=("taehv", "wan-vae"),
+        help="which one the editor uses (default: taehv when given)",
+    )
+    imp.add_argument("--ema", action="store_true", help="use the EMA weights (generator_ema)")
+    imp.add_argument("--name", default="liveedit-wan-1.3b")
+    imp.add_argument("--replace", action="store_true", help="replace a model of that name")
+    imp.set_defaults(func=_import_wan)
+
     remove = actions.add_parser("remove", help="delete a model installed in your data folder")
     remove.add_argument("name", metavar="NAME")
     remove.set_defaults(func=_remove)
@@ -110,6 +135,18 @@ def _verify(args) -> int:
         problems = ", ".join(f"{c.name} ({c.status})" for c in report.problems())
         print(f"{name}: PROBLEM: {problems}")
     return 1 if failed else 0
+
+
+def _import_wan(args) -> int:
+    from liveedit_app.engine.wan.importer import import_released_checkpoint
+
+    model = import_released_checkpoint(
+        args.checkpoint, text_encoder=args.text_encoder, taehv=args.taehv, wan_vae=args.wan_vae,
+        autoencoder=args.autoencoder, use_ema=args.ema, name=args.name,
+        replace_existing=args.replace,
+    )  # fmt: skip
+    print(f"Installed {model.name} ({human_size(model.size_bytes)}) in {model.path}")
+    return 0
 
 
 def _remove(args) -> int:

@@ -158,7 +158,7 @@ class ModelStore:
                     "The model changed or was damaged while it was copied.",
                     f"{copied.problems()[0]}",
                 )
-            return self._commit(staging, card, replace=replace)
+            return self.commit_staged(staging, card, replace=replace)
         except OSError as err:
             raise CheckpointError("The model could not be copied.", str(err)) from err
         finally:
@@ -188,10 +188,11 @@ class ModelStore:
             repo_id, staging, revision=revision, endpoint=endpoint, progress=progress,
             timeout=timeout,
         )  # fmt: skip
-        return self._commit(staging, card, replace=replace)
+        return self.commit_staged(staging, card, replace=replace)
 
-    def _commit(self, staging: Path, card: ModelCard, *, replace: bool) -> InstalledModel:
-        """Rename a verified staging folder to its final place (replacing only when asked)."""
+    def commit_staged(self, staging: Path, card: ModelCard, *, replace: bool) -> InstalledModel:
+        """Move a verified staging folder inside user_dir to its final place (replacing an
+        installed model of that name only when asked)."""
         target = self.user_dir / _folder_name(card.name)
         if target.exists():
             if not replace:

@@ -8,55 +8,10 @@ from liveedit_app.errors import CheckpointError, InputError
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
-SENTENCES = [
-    "make the jacket red",
-    "turn the sky into a sunset",
-    "a cat wearing a tiny hat",
-    "replace the car with a horse",
-]
-
-
-def _tiny_tokenizer(folder):
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
-
-    tok = Tokenizer(models.Unigram())
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    trainer = trainers.UnigramTrainer(
-        vocab_size=60, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"
-    )
-    tok.train_from_iterator(SENTENCES * 4, trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))]
-    )
-    fast = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
-    fast.save_pretrained(folder)
-    return fast
-
-
-def _tiny_umt5():
-    torch.manual_seed(0)
-    config = transformers.UMT5Config(
-        vocab_size=64,
-        d_model=32,
-        d_kv=8,
-        d_ff=48,
-        num_layers=2,
-        num_heads=4,
-        relative_attention_num_buckets=32,
-        feed_forward_proj="gated-gelu",
-        dropout_rate=0.0,
-    )
-    return transformers.UMT5EncoderModel(config).eval()
-
 
 @pytest.fixture(scope="module")
-def hf_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("umt5_hf")
-    _tiny_tokenizer(folder)
-    _tiny_umt5().save_pretrained(folder)
-    return folder
+def hf_folder(tmp_path_factory, umt5_folder):
+    return umt5_folder(tmp_path_factory.mktemp("umt5_hf"))
 
 
 def test_clean_prompt_unescapes_twice_and_collapses_whitespace():
@@ -98,7 +53,7 @@ def test_the_engine_interface_encodes_one_prompt_and_refuses_an_empty_one(hf_fol
 
 def test_long_prompts_are_truncated_to_512_slots(hf_folder):
     enc = UMT5TextEncoder.from_folder(hf_folder, dtype=torch.float32)
-    ids, mask = enc.tokenize([" ".join(SENTENCES * 80)])
+    ids, mask = enc.tokenize([" ".join(["make the jacket red", "a cat wearing a tiny hat"] * 160)])
     assert ids.shape == (1, TEXT_LEN) and int(mask.sum()) == TEXT_LEN
 
 

@@ -119,4 +119,3 @@ def test_the_wan_vae_component_loads_strictly_and_names_a_mismatch(tmp_path):
     with pytest.raises(CheckpointError) as info:
         build_autoencoder("wan-vae", {"dim": 16}, tmp_path)
     assert "decoder.conv1.weight" in info.value.details
-

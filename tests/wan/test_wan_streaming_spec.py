@@ -20,19 +20,6 @@ LAT_H, LAT_W = 4, 6  # 2x3 = 6 tokens per latent frame
 TPF = (LAT_H // 2) * (LAT_W // 2)
 
 
-def released_format(state: dict, fsdp_every: int = 3) -> dict:
-    """{'generator', 'generator_ema', 'critic'} with `model.` keys, some behind FSDP segments."""
-
-    def wrap(scale):
-        out = {}
-        for i, (k, v) in enumerate(state.items()):
-            seg = "model._fsdp_wrapped_module." if i % fsdp_every == 0 else "model."
-            out[seg + k] = v * scale
-        return out
-
-    return {"generator": wrap(1.0), "generator_ema": wrap(0.5), "critic": {"x": torch.zeros(1)}}
-
-
 @pytest.fixture(scope="module")
 def dit():
     torch.manual_seed(0)
@@ -48,8 +35,8 @@ def test_the_small_wan_config_keeps_the_wan_layout():
     assert SMALL_WAN.rope_pairs == (22, 21, 21) and not SMALL_WAN.mask_channel
 
 
-def test_a_released_format_state_dict_loads_strictly_generator_or_ema(dit):
-    raw = released_format(dit.state_dict())
+def test_a_released_format_state_dict_loads_strictly_generator_or_ema(dit, released):
+    raw = released(dit.state_dict())
     for use_ema, scale in ((False, 1.0), (True, 0.5)):
         fresh = CausalDiT(SMALL_WAN)
         load_state_strict(fresh, reference_state_dict(raw, use_ema=use_ema), "synthetic")

@@ -70,20 +70,7 @@ def _wan_vae(params: dict[str, Any], folder: Path | None) -> Any:
     if folder is not None:
         names = (params["file"],) if "file" in params else ("Wan2.1_VAE.safetensors",
                                                             "Wan2.1_VAE.pth")  # fmt: skip
-        state = read_weights(folder, names)
-        own = model.state_dict()
-        wrong = sorted(set(own) ^ set(state)) or [
-            k for k in own if tuple(own[k].shape) != tuple(state[k].shape)
-        ]
-        if wrong:
-            first = wrong[0]
-            raise CheckpointError(
-                "This Wan VAE file does not fit the Wan2.1 VAE layout.",
-                f"first mismatching key {first!r}: file "
-                f"{tuple(state[first].shape) if first in state else 'missing'}, expected "
-                f"{tuple(own[first].shape) if first in own else 'none'}",
-            )
-        model.load_state_dict(state, strict=True)
+        model.load_published(read_weights(folder, names))
     return WanVAEAutoencoder(model.eval())
 
 
