@@ -195,10 +195,10 @@ class StreamEditor:
         if mode not in MASK_CACHES:
             raise InputError(f"Unknown mask cache '{mode}'.", details=f"use one of {MASK_CACHES}")
         self.mask_cache_mode = mode
+        bucket = 64 if self.device.type == "cuda" else 1  # few kernel shapes on GPUs
         if mode == "static":
-            self.planner = StaticSkipCache(self.dit, steps=len(self.sampler.steps))
+            self.planner = StaticSkipCache(self.dit, steps=len(self.sampler.steps), bucket=bucket)
         elif mode == "reference":
-            bucket = 64 if self.device.type == "cuda" else 1  # few attention shapes on GPUs
             self.planner = ReferenceMaskCache(self.dit, bucket=bucket)
         else:
             self.planner = None

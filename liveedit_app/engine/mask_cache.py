@@ -130,8 +130,11 @@ class StaticSkipCache:
     """Ours: tokens outside the user mask whose source is unchanged skip whole blocks."""
 
     def __init__(self, dit: CausalDiT, steps: int, threshold: float = 0.02,
-                 dilate_tokens: int = 1) -> None:
+                 dilate_tokens: int = 1, bucket: int = 1) -> None:
+        """bucket > 1 rounds the count of computed tokens up to a multiple, so compiled or
+        cuDNN kernels see a few shapes rather than a new one per chunk."""
         self.dit = dit
+        self.bucket = bucket
         self.threshold = threshold
         self.dilate = dilate_tokens
         self.stores = _Stores(dit, steps)
@@ -172,6 +175,7 @@ class StaticSkipCache:
         skip = self.valid & ~inside & (change < self.threshold)
         run = ~skip
         count = int(run.sum(1).max())
+        count = min(t, -(-count // self.bucket) * self.bucket)
         self.share = count / t
         if count == t:
             self.run_mask = torch.ones_like(run)

@@ -93,3 +93,12 @@ def test_bucketed_reference_cache_rounds_the_kept_count_up():
     assert bucketed.kept.shape[1] % 16 == 0
     assert bucketed.kept.shape[1] >= plain.kept.shape[1]
     assert torch.isin(plain.kept, bucketed.kept).all()
+
+
+def test_bucketed_static_skip_computes_a_multiple_of_the_bucket():
+    dit = toy_dit()
+    mask = torch.zeros(1, 2, 1, 8, 8)
+    mask[..., :4, :4] = 1.0  # 9 of 16 tokens inside after dilation
+    planner = StaticSkipCache(dit, steps=4, bucket=4)
+    _, shares = _stream(dit, planner, mask=mask)
+    assert shares[1:] == [12 / 16] * (CHUNKS - 1)
