@@ -2,7 +2,7 @@
 pattern, a stroke drawn with pointer events on the real window, a screenshot of the X screen, and
 the colours found along the stroke and beside it, as JSON.
 
-    python tests/ui/xvfb_app.py SCREENSHOT.png RESULT.json
+    python tests/ui/xvfb_app.py SCREENSHOT.png RESULT.json [PROMPT]
 """
 
 import json
@@ -30,10 +30,10 @@ def is_overlay(color) -> bool:
     return color.red() > 190 and color.green() < 90 and color.blue() > 100
 
 
-def main(shot_path: str, result_path: str) -> None:
+def main(shot_path: str, result_path: str, prompt: str = "") -> None:
     app = create_application()
     settings = Settings(preview_mode="side_by_side", overlay_opacity=0.85, track_mask=False,
-                        prompt="turn it into a pencil sketch")
+                        prompt=prompt)
     apply_theme(app, settings.theme)
     window = MainWindow(settings)  # the real editor factory, as `liveedit` runs it
     screen = app.primaryScreen().availableGeometry()
@@ -54,7 +54,7 @@ def main(shot_path: str, result_path: str) -> None:
         QTest.mouseMove(preview, QPoint(start.x() + (end.x() - start.x()) * i // 20, y))
         wait(app, 0.02)
     QTest.mouseRelease(preview, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
-    wait(app, 2.0)
+    wait(app, 4.0 if prompt else 1.0)  # an edit reaches the screen a chunk or two later
     shot = app.primaryScreen().grabWindow(0).toImage()  # in device pixels
     shot.save(shot_path)
     ratio = window.devicePixelRatioF()
@@ -80,4 +80,4 @@ def main(shot_path: str, result_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])
