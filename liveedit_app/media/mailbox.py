@@ -19,7 +19,6 @@ class LatestMailbox(Generic[T]):
         self._item: T | None = None
         self._full = False
         self._closed = False
-        self.put_count = 0
         self.dropped = 0  # items replaced before anyone took them
 
     def put(self, item: T) -> None:
@@ -29,7 +28,6 @@ class LatestMailbox(Generic[T]):
             if self._full:
                 self.dropped += 1
             self._item, self._full = item, True
-            self.put_count += 1
             self._cond.notify()
 
     def take(self, timeout: float | None = None) -> T | None:
@@ -47,7 +45,3 @@ class LatestMailbox(Generic[T]):
             self._closed = True
             self._item, self._full = None, False
             self._cond.notify_all()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
