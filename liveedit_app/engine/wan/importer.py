@@ -27,9 +27,9 @@ from liveedit_app.engine.checkpoint import (
 )
 from liveedit_app.engine.config import ModelConfig, model_config
 from liveedit_app.engine.dit import CausalDiT
-from liveedit_app.engine.wan.register import read_weights
 from liveedit_app.engine.wan.taehv import TAEHV
 from liveedit_app.engine.wan.vae import WanVAE
+from liveedit_app.engine.wan.weights import read_weights
 from liveedit_app.errors import CheckpointError
 from liveedit_app.modelstore.card import CARD_NAME, ModelCard, file_entry
 from liveedit_app.modelstore.store import InstalledModel, ModelStore

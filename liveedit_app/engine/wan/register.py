@@ -13,32 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from liveedit_app.engine.components import register_autoencoder, register_text_encoder
+from liveedit_app.engine.wan.weights import read_weights
 from liveedit_app.errors import CheckpointError
-
-
-def read_weights(folder: Path, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    """The first of `names` present in folder: safetensors, or a .pth read without unpickling."""
-    for name in names:
-        path = folder / name
-        if not path.is_file():
-            continue
-        try:
-            if path.suffix == ".safetensors":
-                from safetensors.torch import load_file
-
-                return load_file(str(path))
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # noqa: BLE001 - any reader failure is a bad file for the user
-            raise CheckpointError(
-                "A weight file of this model cannot be read.", f"{path}: {err}"
-            ) from err
-        return state.get("state_dict", state) if isinstance(state, dict) else state
-    raise CheckpointError(
-        "A weight file of this model is missing.", f"none of {list(names)} in {folder}"
-    )
 
 
 def _taehv(params: dict[str, Any], folder: Path | None) -> Any:

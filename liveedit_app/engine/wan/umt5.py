@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from liveedit_app.engine.wan.weights import read_weights
 from liveedit_app.errors import CheckpointError, InputError
 
 TEXT_LEN = 512
@@ -96,14 +97,6 @@ def umt5_config_for(state: dict[str, torch.Tensor]):
     )
 
 
-def _read_weights(path: Path) -> dict[str, torch.Tensor]:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 class UMT5TextEncoder:
     """Prompts → [B, 512, d] context rows for the DiT's cross-attention."""
 
@@ -135,7 +128,7 @@ class UMT5TextEncoder:
             if wan_file is None:
                 model = UMT5EncoderModel.from_pretrained(str(folder), local_files_only=True)
             else:
-                state = _read_weights(wan_file)
+                state = read_weights(folder, (wan_file.name,))
                 model = UMT5EncoderModel(umt5_config_for(state))
                 model.load_state_dict(wan_t5_to_hf(state), strict=True)
         except (OSError, ValueError, RuntimeError, KeyError) as err:
