@@ -13,6 +13,7 @@ from liveedit_app import __version__
 from liveedit_app.settings import Settings
 from liveedit_app.ui.main_window import MainWindow
 from liveedit_app.ui.models_dialog import attach_models_action
+from liveedit_app.ui.recording import attach_recording
 from liveedit_app.ui.support import attach_support
 from liveedit_app.ui.theme import apply_theme
 
@@ -48,6 +49,7 @@ def run_app(source: str | None = None, model: str | None = None, device: str | N
     window.show()
     attach_support(window)  # crash dialog, first-run page, Help's diagnostics and logs
     attach_models_action(window)  # File ▸ Models…: install, download, verify, remove
+    attach_recording(window)  # Record/Pause, Recording menu, export, recovery, virtual camera
     window.start(source)
     if quit_after is not None:
         QTimer.singleShot(int(quit_after * 1000), window.close)
