@@ -18,7 +18,16 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from liveedit_app.diagnostics import collect_diagnostics
+    from liveedit_app.diagnostics import collect_diagnostics, default_target
+    from liveedit_app.errors import InputError
 
-    print(collect_diagnostics(args.output))
+    target = args.output
+    if target is not None and target.is_dir():  # a folder: the zip goes inside it
+        target = target / default_target().name
+    if target is not None and not target.parent.is_dir():
+        raise InputError(f"The folder {target.parent} does not exist.")
+    try:
+        print(collect_diagnostics(target))
+    except OSError as err:
+        raise InputError(f"The zip cannot be written to {target}.", details=str(err)) from err
     return 0

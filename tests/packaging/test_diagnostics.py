@@ -1,6 +1,7 @@
 import json
 import logging
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,19 @@ def test_diagnostics_command_writes_the_zip_where_asked(creator_home, tmp_path, 
     assert main(["diagnostics", "-o", str(target)]) == 0
     assert capsys.readouterr().out.strip() == str(target)
     assert {"system.json", "logs/liveedit.log"} <= set(_members(target))
+
+
+def test_diagnostics_into_a_missing_folder_says_so_without_a_crash_report(
+    creator_home, tmp_path, capsys
+):
+    assert main(["diagnostics", "-o", str(tmp_path / "nowhere" / "bug.zip")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "unexpected error" not in err
+    assert not list(paths.log_dir().glob("crash-*"))
+
+
+def test_diagnostics_into_a_folder_writes_the_zip_inside_it(creator_home, tmp_path, capsys):
+    assert main(["diagnostics", "-o", str(tmp_path)]) == 0
+    written = Path(capsys.readouterr().out.strip())
+    assert written.parent == tmp_path and written.suffix == ".zip"
+    assert "system.json" in _members(written)
