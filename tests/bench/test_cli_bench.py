@@ -28,6 +28,7 @@ def test_bench_quality_writes_a_json_and_an_offline_report(monkeypatch, tmp_path
     assert [(c["height"], c["width"]) for c in data["cases"]] == [(32, 48)] * 3
     assert [v["name"] for v in data["variants"]] == ["student", "identity", "teacher-offline"]
     assert data["settings"]["clips"] == "procedural held-out set, 3 clips"
+    assert {"load_average_1min", "load_average_1min_end"} <= set(data["settings"])
     assert "report.html" in capsys.readouterr().out
     assert (out / "report.html").read_text().count("data:image/png;base64,") == 2 + 3
 
