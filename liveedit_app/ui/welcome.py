@@ -90,6 +90,8 @@ class WelcomeDialog(QDialog):
         start.setObjectName("startButton")
         buttons.accepted.connect(self.accept)
         layout.addWidget(buttons)
+        # wrapped labels make Qt size the window shorter than its hint, squashing the prompt rows
+        self.setMinimumSize(self.sizeHint())
 
     def _camera_box(self) -> QGroupBox:
         box = QGroupBox("Camera")

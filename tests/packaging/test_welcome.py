@@ -65,3 +65,17 @@ def test_installed_model_is_described_from_its_card():
     assert welcome.model_summary("my-model") == (
         "my-model: the small default editor Measured: 12 frames per second."
     )
+
+
+def test_every_line_and_button_of_the_page_is_shown_at_full_height(qtbot):
+    dialog = WelcomeDialog(cameras=[], device=CPU)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    squashed = [
+        w.text()
+        for w in dialog.findChildren(QLabel) + dialog.findChildren(QPushButton)
+        if w.height() < (w.heightForWidth(w.width()) if w.hasHeightForWidth()
+                         else w.sizeHint().height())
+    ]
+    assert squashed == []
