@@ -3,10 +3,10 @@
 Stages run in order, each reading the previous one's output from the run folder (--out, default
 <user data>/runs/<config name>): ae → stage1 → stage2 → stage3 → eval. `data`, started in the
 background before `ae`, generates the training clips on every core meanwhile (otherwise stage1
-generates them itself). `photos` and `prompts`
-write the photo bank and the prompt table that a machine without the photo packages or the text
-encoder needs (point `data.photo_bank` / `data.text_table` at them). Every stage resumes from its
-last checkpoint. Under `torchrun` the same command trains on every GPU (DDP).
+generates them itself). `photos` and `prompts` write the photo bank and the prompt table that a
+machine without the photo packages or the text encoder needs (point `data.photo_bank` /
+`data.text_table` at them). Every stage resumes from its last checkpoint. Under `torchrun` the
+same command trains on every GPU (DDP).
 """
 
 from __future__ import annotations
