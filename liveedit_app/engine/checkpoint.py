@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -49,7 +50,9 @@ def check_state_dict(module: nn.Module, state: dict[str, torch.Tensor], source: 
         problems.append(f"missing key {missing[0]} ({len(missing)} missing in all)")
     if unexpected:
         problems.append(f"unexpected key {unexpected[0]} ({len(unexpected)} unexpected in all)")
-    problems.extend(f"shape mismatch {w}" for w in wrong)
+    problems.extend(f"shape mismatch {w}" for w in wrong[:5])
+    if len(wrong) > 5:  # a wrong model.json mismatches every layer: the first few say enough
+        problems.append(f"and {len(wrong) - 5} more shape mismatches")
     first = problems[0]
     raise CheckpointError(f"The weights in {Path(source).name} do not fit this model: {first}.",
                           details=f"{source}:\n" + "\n".join(problems))
@@ -66,8 +69,9 @@ def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], source:
 def load_module_weights(module: nn.Module, path: Path) -> None:
     try:
         state = load_file(str(path))
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"The weight file {path.name} cannot be read.",
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:  # truncated file: the last
+        raise CheckpointError(f"The weight file {path.name} cannot be read: it is damaged or "
+                              "incomplete (`liveedit models verify` checks every model).",
                               details=f"{path}: {exc}") from exc
     load_state_strict(module, state, str(path))
 

@@ -113,12 +113,12 @@ def save_prompt_table(path: str | Path, table: dict[str, torch.Tensor]) -> None:
 
 
 def load_prompt_table(path: str | Path) -> dict[str, torch.Tensor]:
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(path), framework="pt") as fh:
             prompts = json.loads(fh.metadata()["prompts"])
         tensors = load_file(str(path))
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, SafetensorError) as exc:
         raise CheckpointError("The prompt table cannot be read.", details=str(exc)) from exc
     return {p: tensors[f"p{i}"] for i, p in enumerate(prompts)}

@@ -140,3 +140,26 @@ def test_a_model_card_with_an_incomplete_config_is_refused(tmp_path):
     (tmp_path / "model.json").write_text(json.dumps({"config": {"name": "x", "dit": {"dim": 1}}}))
     with pytest.raises(CheckpointError, match="configuration"):
         read_card(tmp_path)
+
+
+def test_a_truncated_weight_file_is_a_checkpoint_error_that_names_the_file(tmp_path):
+    cfg = ModelConfig(name="toy", dit=TOY, text_encoder="hash",
+                      autoencoder_params={"latent_channels": 4, "width": 8},
+                      sampler=SamplerConfig(chunk_frames=2, window_frames=4), resolution=(64, 64))
+    folder = save_model(tmp_path / "toy", cfg, toy_dit(), training={}, dtype=torch.float32)
+    weights = folder / "dit.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match=r"dit\.safetensors cannot be read"):
+        load_dit(folder, cfg, dtype=torch.float32)
+
+
+def test_a_card_that_mismatches_every_layer_names_only_the_first_few():
+    state = reference_state_dict(reference_checkpoint_on_meta())
+    with torch.device("meta"):
+        dit = CausalDiT(DIT_CONFIGS["wan-1.3b"])
+    state = {k: torch.empty(*v.shape[:-1], v.shape[-1] + 1, device="meta")
+             for k, v in state.items()}
+    with pytest.raises(CheckpointError) as err:
+        load_state_strict(dit, state, "ckpt.pt")
+    details = err.value.details.splitlines()
+    assert len(details) <= 7 and details[-1].startswith("and ")
