@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from liveedit_app.contract import EditSettings
-from liveedit_app.errors import Cancelled, CheckpointError
+from liveedit_app.errors import Cancelled, CheckpointError, InputError
 from liveedit_app.media.exporter import (
     PRESETS,
     ExportProgress,
@@ -64,6 +64,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    if not args.prompt.strip():  # an empty prompt would only copy the source
+        raise InputError('Say what to change with -p, e.g. -p "make it snow".')
     info = probe(args.input)
     request = ExportRequest(
         input=args.input,

@@ -120,6 +120,8 @@ def load_mask_png(path: str | Path, size: tuple[int, int] | None = None) -> np.n
     """A mask image as [H, W] float32 in [0, 1] (white = edit): its alpha channel when it has a
     real one, else its brightness; resized to `size` (width, height) if given."""
     path = Path(path)
+    if not path.is_file():  # before OpenCV, which would print its own warning
+        raise InputError(f"The mask {path} does not exist.")
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise InputError(f"The mask {path.name} could not be read as an image.", details=str(path))
@@ -132,6 +134,12 @@ def load_mask_png(path: str | Path, size: tuple[int, int] | None = None) -> np.n
     scale = 65535.0 if plane.dtype == np.uint16 else 255.0
     mask = plane.astype(np.float32) / scale
     if size is not None and (mask.shape[1], mask.shape[0]) != size:
+        # another resolution of the same picture is fine; another shape would be stretched
+        if abs(mask.shape[1] / mask.shape[0] - size[0] / size[1]) > 0.02 * size[0] / size[1]:
+            raise InputError(
+                f"The mask {path.name} is {mask.shape[1]}x{mask.shape[0]} but the video is "
+                f"{size[0]}x{size[1]}: draw the mask on a frame of this video."
+            )
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
     return np.clip(mask, 0.0, 1.0)
 
@@ -157,7 +165,8 @@ def check_request(request: ExportRequest) -> Preset:
     if request.output.resolve() == request.input.resolve():
         raise InputError("The export must not overwrite its own input: choose another name.")
     if request.output.exists() and not request.overwrite:
-        raise InputError(f"{request.output} already exists.", details="pass overwrite=True")
+        raise InputError(f"{request.output} already exists: choose another name, or replace it "
+                         "(-y with liveedit edit).")
     if not request.output.parent.is_dir():
         raise InputError(f"The folder {request.output.parent} does not exist.")
     return preset

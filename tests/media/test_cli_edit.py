@@ -1,3 +1,5 @@
+import cv2
+import numpy as np
 import pytest
 from media_clips import ChunkEditor, audio_seconds, write_clip
 
@@ -37,13 +39,20 @@ def test_liveedit_edit_with_a_missing_model_says_so_and_writes_nothing(tmp_path,
     ("argv_tail", "words"),
     [
         (["-o", "{tmp}/out.avi"], "cannot be written as .avi"),
-        (["-o", "{tmp}/out.mp4", "--mask", "{tmp}/nope.png"], "could not be read"),
+        (["-o", "{tmp}/out.mp4", "--mask", "{tmp}/nope.png"], "nope.png does not exist"),
+        (["-o", "{tmp}/out.mp4", "--mask", "{tmp}/square.png"], "draw the mask on a frame"),
+        (["-o", "{tmp}/out.mp4", "--mask", "{tmp}/text.png"], "could not be read as an image"),
+        (["-o", "{tmp}/in.mp4.mp4"], "-y with liveedit edit"),
+        (["-o", "{tmp}/out.mp4", "-p", "  "], "Say what to change with -p"),
     ],
 )
 def test_liveedit_edit_refuses_bad_arguments_before_loading_a_model(
     tmp_path, monkeypatch, capsys, argv_tail, words
 ):
     clip = write_clip(tmp_path / "in.mp4", seconds=0.2, audio=False)
+    cv2.imwrite(str(tmp_path / "square.png"), np.full((50, 50), 255, np.uint8))  # clip is wider
+    (tmp_path / "text.png").write_text("not a picture")
+    (tmp_path / "in.mp4.mp4").write_bytes(b"an earlier export")
     monkeypatch.setattr(edit, "load_editor", lambda *a: pytest.fail("model loaded"))
     argv = ["edit", str(clip), "-p", "x"] + [a.format(tmp=tmp_path) for a in argv_tail]
     assert main(argv) == 2
