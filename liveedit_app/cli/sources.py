@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 
 def register(subparsers) -> None:
@@ -18,6 +19,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Qt Multimedia reports every missing optional library (PipeWire, VA-API) on stderr
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
     from liveedit_app.media.camera import list_cameras
 
     cameras = list_cameras()
