@@ -7,6 +7,7 @@ stored with `parser.set_defaults(func=...)` and returns the process exit code.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from liveedit_app import __version__
@@ -25,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
         "diffusion editor. With no command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"liveedit {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="print the technical details of an error too (they always go to the log)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         importlib.import_module(f"liveedit_app.cli.{name}").register(subparsers)
@@ -41,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except LiveEditError as err:
         print(f"liveedit: {err.message}", file=sys.stderr)
         if err.details:
-            print(err.details, file=sys.stderr)
+            logging.getLogger("liveedit").info("%s\n%s", err.message, err.details)
+            if args.verbose:
+                print(err.details, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
