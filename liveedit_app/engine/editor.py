@@ -67,7 +67,8 @@ class StreamEditor:
         self.dtype = dtype
         self.dit = dit.to(device=device, dtype=dtype).eval()
         self.ae = autoencoder.to(device=device, dtype=dtype).eval()
-        if device.type == "cpu":
+        if device.type == "cpu" and all(p.dim() <= 4 for p in self.ae.parameters()):
+            # 2-D convolutions run faster channels-last on CPU; 3-D ones (Wan VAE) cannot use it
             self.ae = self.ae.to(memory_format=torch.channels_last)
         self.text = text_encoder
         if device.type == "cuda":

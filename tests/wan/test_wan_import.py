@@ -78,3 +78,23 @@ def test_a_checkpoint_that_does_not_fit_installs_nothing(files):
                                    vae_dim=16)  # fmt: skip
     assert "head.head.weight" in info.value.details
     assert store.list() == [] and list(store.user_dir.glob("*")) == []
+
+
+def test_the_full_wan_vae_streams_with_the_editor_on_cpu(files):
+    from liveedit_app.engine.editor import StreamEditor
+
+    root, _, text, store = files
+    model = import_released_checkpoint(
+        root / "ar-forcing_002000.pt", text_encoder=text, wan_vae=root / "Wan2.1_VAE.pth",
+        store=store, cfg=CFG, vae_dim=16,
+    )  # fmt: skip
+    editor = StreamEditor.load(model.path, device="cpu")
+    editor.set_prompt("make the jacket red")
+    rng = np.random.default_rng(1)
+    out = []
+    for i in range(12):
+        out += editor.push(Frame(rgb=rng.integers(0, 256, (40, 56, 3), dtype=np.uint8),
+                                 pts=i / 16, index=i))
+    out += editor.flush()
+    assert len(out) >= 9
+    assert all(f.rgb.shape == (40, 56, 3) for f in out)
