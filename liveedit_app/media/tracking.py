@@ -73,7 +73,7 @@ class MaskTracker:
             start = indices.index(index)
         if start < 0 or pictures[start].shape[:2] != self._mask.shape:
             return
-        self._p_selected = _color_model(pictures[start], self._mask)
+        self._p_selected = _color_model(pictures[start], self._mask, self.band_px)
         for prev, cur in zip(pictures[start:], pictures[start + 1 :], strict=False):
             self._mask = self._follow(prev, cur)
 
@@ -99,7 +99,7 @@ class MaskTracker:
         elif prev is not None and prev.shape == small.shape:
             self._mask = self._follow(prev, small)
         if self._p_selected is None:
-            self._p_selected = _color_model(small, self._mask)
+            self._p_selected = _color_model(small, self._mask, self.band_px)
         return self._full_size(self._mask)
 
     def _follow(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
@@ -139,15 +139,36 @@ def _bins(rgb: np.ndarray) -> np.ndarray:
     return (q[..., 0] * _LEVELS + q[..., 1]) * _LEVELS + q[..., 2]
 
 
-def _color_model(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _color_model(rgb: np.ndarray, mask: np.ndarray, margin_px: int) -> np.ndarray:
     """[4096] float32: for each colour bin, the chance that a pixel of that colour is selected,
-    with both sides weighted equally (so a small selection is not outvoted by the background)."""
+    with both sides weighted equally (so a small selection is not outvoted by the background).
+
+    "Selected" colours are learned only `margin_px` inside the outline: a painted stroke is
+    usually a little larger than the subject, and the background it overlaps must count as
+    background, or the band would keep it (a ghost left where the subject started)."""
     bins = _bins(rgb)
     selected = mask > 0.5
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin_px + 1,) * 2)
+    core = cv2.erode(selected.astype(np.uint8), kernel).astype(bool)
+    if core.sum() >= 0.1 * selected.sum():
+        selected = core
     n_bins = _LEVELS**3
-    fg = np.bincount(bins[selected], minlength=n_bins) / max(1, selected.sum()) + _PRIOR
-    bg = np.bincount(bins[~selected], minlength=n_bins) / max(1, (~selected).sum()) + _PRIOR
+    fg = _smooth(np.bincount(bins[selected], minlength=n_bins)) / max(1, selected.sum()) + _PRIOR
+    bg = _smooth(np.bincount(bins[~selected], minlength=n_bins)) / max(1, (~selected).sum())
+    bg += _PRIOR
     return (fg / (fg + bg)).astype(np.float32)
+
+
+def _smooth(counts: np.ndarray) -> np.ndarray:
+    """[4096] counts blurred (1-2-1) along each colour axis, so a colour hidden under the subject
+    on the painted frame (e.g. a gradient it covered) takes the side of its nearest seen colours
+    instead of staying undecided."""
+    cube = counts.reshape(_LEVELS, _LEVELS, _LEVELS).astype(np.float64)
+    for axis in range(3):
+        padded = np.pad(cube, [(1, 1) if a == axis else (0, 0) for a in range(3)], mode="edge")
+        lo, mid, hi = (np.take(padded, range(k, k + _LEVELS), axis=axis) for k in range(3))
+        cube = (lo + 2 * mid + hi) / 4
+    return cube.reshape(-1)
 
 
 _grids: dict[tuple[int, int], np.ndarray] = {}
