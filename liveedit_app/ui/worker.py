@@ -1,11 +1,12 @@
 """The inference worker: a QThread that owns the editor and turns source frames into edited ones.
 
-Frames arrive through a `LatestMailbox` (the newest waits, older ones are dropped and counted), so a
-slow editor shows fewer, fresh pictures instead of an ever longer delay. Prompt, mask and settings
-changes are handed over under a lock and applied before the next frame is pushed, so they take
-effect on the next chunk without restarting the stream. A model loads on a helper thread, so the
-stream goes on unedited while it loads. Whatever the editor raises becomes a `problem` signal: the
-frame goes out unedited and the stream goes on.
+Frames arrive through a `LatestMailbox` (the newest wait, older ones are dropped and counted), so a
+slow editor shows fewer, fresh pictures instead of an ever longer delay. The mailbox holds one
+chunk of the editor's frames: they gather while the editor computes the previous chunk. Prompt,
+mask and settings changes are handed over under a lock and applied before the next frame is
+pushed, so they take effect on the next chunk without restarting the stream. A model loads on a
+helper thread, so the stream goes on unedited while it loads. Whatever the editor raises becomes
+a `problem` signal: the frame goes out unedited and the stream goes on.
 
 Without an editor (no model loaded) or while editing is paused, frames pass through unedited, and
 the mask tracker still runs so the painted selection keeps following the subject.
@@ -184,6 +185,13 @@ class InferenceWorker(QThread):
             self._tracker.set_mask(mask, painted_on if self._tracking else None)
             self._mask = self._tracker.mask if self._tracking else mask
             self._call_editor(lambda e: e.set_mask(self._mask))
+        self._size_mailbox()
+
+    def _size_mailbox(self) -> None:
+        """One chunk's frames while editing; only the newest picture while passing through."""
+        editing = self._editor is not None and not self._paused
+        chunk = getattr(self._editor, "frames_per_chunk", 1) if editing else 1
+        self.mailbox.keep = chunk if isinstance(chunk, int) else 1
 
     def _load(self, name: str, device: str) -> None:
         """Load on a thread of its own, so frames keep flowing (unedited) meanwhile; the result
