@@ -6,11 +6,15 @@ behind a moving subject inherits the subject's motion and creeps into the mask, 
 blurs a little with every warp. So after warping, a band around the outline is re-decided by colour:
 a colour model of "selected" against "not selected" is learned from the frame the creator painted
 on, and in the band each pixel the flow gives some share of the selection is pushed towards the
-side its colour belongs to. Elsewhere the warped mask is kept as it is.
+side its colour belongs to. Elsewhere the warped mask is kept as it is. "Selected" colours are
+learned a band's width inside the painted outline, so background a loose stroke overlaps counts as
+background and does not stay behind (a ghost) where the subject started. Where the picture did not
+change between two frames the pixel is taken as still, whatever the smooth flow says, so a still
+selection is not dragged along by an object passing next to it.
 
-Known weak spots: a selection on a still background is dragged along a little by an object that
-passes over it (flow at the object's edge), and colours shared with the neighbours let the
-outline creep outwards over time; painting again re-anchors.
+Known weak spots: a still selection that an object passes over is lost where it was covered (the
+flow cannot bring it back), and colours shared with the neighbours let the outline creep outwards
+over time; painting again re-anchors.
 
 All of this runs on a copy of the picture scaled so its longer side is at most `max_side` pixels;
 the mask comes back at the source size.
