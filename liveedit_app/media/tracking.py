@@ -111,14 +111,12 @@ class MaskTracker:
         # backward flow: point x of this frame was at x + flow[x] in the previous one
         flow = self._dis.calc(gray, prev_gray, None)  # [h, w, 2]
         here = _identity(*gray.shape)
-        back = here + flow
         # Where the picture did not change, the pixel did not move: smooth flow spills over from
         # a moving object onto the still background next to it and would drag a selection there.
-        moved_err = np.abs(cv2.remap(prev_gray, back, None, cv2.INTER_LINEAR).astype(np.int16)
-                           - gray)
-        still_err = np.abs(prev_gray.astype(np.int16) - gray)
-        still = cv2.blur(still_err, (3, 3)) <= cv2.blur(moved_err, (3, 3))
-        back[still] = here[still]
+        moved_err = cv2.absdiff(cv2.remap(prev_gray, here + flow, None, cv2.INTER_LINEAR), gray)
+        still_err = cv2.absdiff(prev_gray, gray)
+        moved = cv2.blur(still_err, (3, 3)) > cv2.blur(moved_err, (3, 3))  # [h, w]
+        back = here + flow * moved[..., None].astype(np.float32)
         warped = cv2.remap(self._mask, back, None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # [h, w]
         if self._p_selected is None:
