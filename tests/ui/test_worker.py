@@ -44,6 +44,28 @@ def test_mailbox_keeps_only_the_newest_and_counts_the_rest():
     assert box.take(0.01) is None
 
 
+def test_mailbox_of_one_chunk_keeps_the_newest_frames_oldest_first():
+    box = LatestMailbox(keep=3)
+    for i in range(5):
+        box.put(i)
+    assert [box.take(0) for _ in range(4)] == [2, 3, 4, None]
+    assert box.dropped == 2
+    box.put(5)
+    box.put(6)
+    box.keep = 1  # shrinking drops the older ones at once
+    assert box.take(0) == 6 and box.dropped == 3
+
+
+def test_chunk_editor_gets_a_mailbox_of_one_chunk_and_pass_through_of_one(qtbot, make_worker):
+    editor = FakeEditor()
+    editor.frames_per_chunk = 4
+    worker = make_worker()
+    worker.set_editor(editor)
+    qtbot.waitUntil(lambda: worker.mailbox.keep == 4, timeout=3000)
+    worker.set_paused(True)
+    qtbot.waitUntil(lambda: worker.mailbox.keep == 1, timeout=3000)
+
+
 def test_frames_round_trip_through_the_editor(qtbot, make_worker):
     editor = FakeEditor()
     worker = make_worker(factory=lambda name, device: editor)
