@@ -100,7 +100,7 @@ class StreamEditor:
         self.stats = EditorStats(device=str(device))
         self.prompt: str | None = None
         self._mask: np.ndarray | None = None
-        self._alpha_entry: tuple[np.ndarray, tuple, np.ndarray] | None = None
+        self._alpha_entry: tuple[np.ndarray, tuple, tuple[np.ndarray, tuple]] | None = None
         self._pending: list[_Pushed] = []  # pushed, not yet encoded
         self._awaiting: deque[_Pushed] = deque()  # encoded, waiting for their decoded frame
         self._recent: deque[tuple[int, float, float]] = deque(maxlen=16)
@@ -334,13 +334,20 @@ class StreamEditor:
                 return edited
             mix = source.astype(np.float32) * (1 - s) + edited.astype(np.float32) * s
             return mix.round().astype(np.uint8)
-        mix = source.astype(np.float32) + (edited.astype(np.float32) - source) * alpha
-        out = mix.round().clip(0, 255).astype(np.uint8)
-        return np.where(alpha > 0, out, source)
+        # a painted selection is usually a small part of the frame: blend only its bounding box
+        alpha, (y0, y1, x0, x1) = alpha
+        out = source.copy()
+        src, a = source[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
+        mix = src.astype(np.float32) + (edited[y0:y1, x0:x1].astype(np.float32) - src) * a
+        blended = mix.round().clip(0, 255).astype(np.uint8)
+        out[y0:y1, x0:x1] = np.where(a > 0, blended, src)
+        return out
 
-    def _alpha(self, mask: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+    def _alpha(self, mask: np.ndarray | None,
+               size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, ...]] | None:
         """[H, W, 1] blend weight: the mask feathered inward (eroded, then blurred, then cut at
-        the mask's edge) times strength; exactly 0 wherever the mask is 0."""
+        the mask's edge) times strength; exactly 0 wherever the mask is 0. With the bounding box
+        (y0, y1, x0, x1) of its non-zero pixels."""
         if mask is None:
             return None
         entry = self._alpha_entry
@@ -355,7 +362,10 @@ class StreamEditor:
                 alpha = np.where(src > 0, alpha, 0.0)
             # one entry: a tracked mask changes every frame, a painted one stays
             weight = (alpha * self.settings.strength).astype(np.float32)[..., None]
-            self._alpha_entry = entry = (mask, size, weight)
+            rows = np.flatnonzero(weight.any(axis=(1, 2)))
+            cols = np.flatnonzero(weight.any(axis=(0, 2)))
+            box = (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1) if rows.size else (0, 0, 0, 0)
+            self._alpha_entry = entry = (mask, size, (weight, box))
         return entry[2]
 
     def _update_stats(self, frames: int, seconds: float, share: float) -> None:
