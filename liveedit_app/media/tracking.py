@@ -153,18 +153,20 @@ def _color_model(rgb: np.ndarray, mask: np.ndarray, margin_px: int) -> np.ndarra
     """[4096] float32: for each colour bin, the chance that a pixel of that colour is selected,
     with both sides weighted equally (so a small selection is not outvoted by the background).
 
-    "Selected" colours are learned only `margin_px` inside the outline: a painted stroke is
-    usually a little larger than the subject, and the background it overlaps must count as
-    background, or the band would keep it (a ghost left where the subject started)."""
+    "Selected" colours are learned only `margin_px` inside the outline, and the ring between is
+    left out of both sides: a painted stroke is usually a little larger than the subject, and the
+    background it overlaps must not count as selected, or the band would keep it (a ghost left
+    where the subject started)."""
     bins = _bins(rgb)
     selected = mask > 0.5
+    unselected = ~selected
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin_px + 1,) * 2)
     core = cv2.erode(selected.astype(np.uint8), kernel).astype(bool)
     if core.sum() >= 0.1 * selected.sum():
         selected = core
     n_bins = _LEVELS**3
     fg = _smooth(np.bincount(bins[selected], minlength=n_bins)) / max(1, selected.sum()) + _PRIOR
-    bg = _smooth(np.bincount(bins[~selected], minlength=n_bins)) / max(1, (~selected).sum())
+    bg = _smooth(np.bincount(bins[unselected], minlength=n_bins)) / max(1, unselected.sum())
     bg += _PRIOR
     return (fg / (fg + bg)).astype(np.float32)
 
