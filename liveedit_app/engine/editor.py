@@ -347,7 +347,7 @@ class StreamEditor:
                size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, ...]] | None:
         """[H, W, 1] blend weight: the mask feathered inward (eroded, then blurred, then cut at
         the mask's edge) times strength; exactly 0 wherever the mask is 0. With the bounding box
-        (y0, y1, x0, x1) of its non-zero pixels."""
+        (y0, y1, x0, x1) of the pixels it changes."""
         if mask is None:
             return None
         entry = self._alpha_entry
@@ -362,8 +362,9 @@ class StreamEditor:
                 alpha = np.where(src > 0, alpha, 0.0)
             # one entry: a tracked mask changes every frame, a painted one stays
             weight = (alpha * self.settings.strength).astype(np.float32)[..., None]
-            rows = np.flatnonzero(weight.any(axis=(1, 2)))
-            cols = np.flatnonzero(weight.any(axis=(0, 2)))
+            # a weight below 1/512 moves no pixel (255 / 512 rounds away): outside the box
+            visible = weight[..., 0] > 1 / 512
+            rows, cols = np.flatnonzero(visible.any(axis=1)), np.flatnonzero(visible.any(axis=0))
             box = (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1) if rows.size else (0, 0, 0, 0)
             self._alpha_entry = entry = (mask, size, (weight, box))
         return entry[2]
