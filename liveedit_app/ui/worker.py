@@ -284,7 +284,8 @@ class InferenceWorker(QThread):
         fps = sum(1 for t in self._out_times if now - t < window) / window
         latency = float(np.median(self._latencies)) * 1000 if self._latencies else 0.0
         editor_dropped = self._editor.stats.dropped_frames if self._editor else 0
-        editing = self._editor is not None and not self._paused
+        # with no prompt the editor hands back the source: nothing is being edited yet
+        editing = self._editor is not None and not self._paused and bool(self._prompt.strip())
         self.stats_changed.emit(WorkerStats(
             edit_fps=fps,
             latency_ms=latency,

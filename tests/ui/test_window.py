@@ -59,6 +59,10 @@ def test_edited_pictures_reach_the_preview(qtbot, window, fake_editor):
     assert window.status_state.banner == ""
     qtbot.waitUntil(lambda: window.status_state.source_fps > 5, timeout=5000)
     assert window.status.labels["device"].text() == "fake"
+    qtbot.waitUntil(lambda: window.status.labels["edit_fps"].text() == "Not editing",
+                    timeout=5000)  # no prompt yet: the editor hands back the source
+    window.prompt_dock.prompt.setEditText("make the jacket red")
+    window.actions["apply_prompt"].trigger()
     qtbot.waitUntil(lambda: window.status.labels["edit_fps"].text().startswith("Edit "),
                     timeout=5000)
 
