@@ -75,7 +75,12 @@ def main(args: argparse.Namespace) -> int:
                 height=d.height, width=d.width, frames=d.latent_frames,
                 workers=None if d.workers < 0 else d.workers)
         return 0
-    importlib.import_module(STAGES[args.stage]).run(cfg, out)
+    from liveedit_app.distill import distributed
+
+    try:
+        importlib.import_module(STAGES[args.stage]).run(cfg, out)
+    finally:
+        distributed.teardown()  # under torchrun: leave the group so every rank exits cleanly
     return 0
 
 

@@ -321,8 +321,9 @@ def barrier(d: Dist) -> None:
         dist.barrier()
 
 
-def teardown(d: Dist) -> None:
-    if d.world > 1 and dist.is_initialized():
+def teardown() -> None:
+    """Leave the process group (once per process, when its training is over)."""
+    if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
 

@@ -75,7 +75,7 @@ def main(config: str, single: str, out: str, *jobs: str) -> None:
             cfg.stage(stage).steps = int(steps[0])
         distributed.barrier(d)
         importlib.import_module(STAGES[stage]).run(cfg, folder)
-    distributed.teardown(distributed.setup("cpu"))
+    distributed.teardown()
 
 
 if __name__ == "__main__":
