@@ -6,10 +6,14 @@ runs offline on numpy, OpenCV and scikit-image: no network model, no CLIP.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 from skimage.feature import hog
 from skimage.metrics import structural_similarity
+
+from liveedit_app.distill.metrics import psnr as card_psnr
 
 PSNR_CAP_DB = 100.0  # identical pictures have infinite PSNR; JSON needs a number
 FLOW_EPS = 0.5  # grey levels added to both warp errors so a still source gives a finite ratio
@@ -19,17 +23,10 @@ FEATURE_SIZE = 64  # frames are resized to this square before HOG
 
 def psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray | None = None) -> float | None:
     """PSNR in dB between two clips over the pixels in `region` (all pixels when None), capped at
-    PSNR_CAP_DB. None when the region is empty."""
-    diff = a.astype(np.float64) - b.astype(np.float64)  # [T, H, W, 3]
-    squared = (diff**2).mean(axis=-1)  # [T, H, W]
-    if region is not None:
-        if not region.any():
-            return None
-        squared = squared[region]
-    mse = float(squared.mean())
-    if mse == 0.0:
-        return PSNR_CAP_DB
-    return min(PSNR_CAP_DB, 10.0 * np.log10(255.0**2 / mse))
+    PSNR_CAP_DB: the model card's own measure (`distill.metrics.psnr`). None when the region is
+    empty."""
+    value = card_psnr(a, b, region)
+    return None if math.isnan(value) else value
 
 
 def ssim(a: np.ndarray, b: np.ndarray, region: np.ndarray | None = None) -> float | None:
