@@ -3,6 +3,7 @@
 #
 #   bash scripts/gpu_train.sh start CONFIG RUN     start every stage back to back; returns at once
 #   bash scripts/gpu_train.sh status RUN           progress (poll with short calls)
+#   bash scripts/gpu_train.sh next RUN             end the running stage now (it saves and exports)
 #   bash scripts/gpu_train.sh pack RUN DEST        the models, metrics, logs and curves -> DEST/run.tgz
 #
 # The machine needs no GUI packages: stages run through `python -m liveedit_app.cli.train`.
@@ -48,6 +49,9 @@ status)
     ls "$run" | tr '\n' ' '; echo
     nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || true
     ;;
+next)
+    touch "$2/NEXT_STAGE"
+    ;;
 pack)
     run=$2 dest=$3
     mkdir -p "$dest"
@@ -57,7 +61,7 @@ pack)
     ls -la "$dest"
     ;;
 *)
-    sed -n '2,10p' "$0"
+    sed -n '2,11p' "$0"
     exit 2
     ;;
 esac

@@ -73,7 +73,7 @@ def main(args: argparse.Namespace) -> int:
         d = cfg.data
         produce(pixel_blocks_dir(out), total=d.clips, block=d.block, max_pending=d.max_pending,
                 height=d.height, width=d.width, frames=d.latent_frames,
-                workers=None if d.workers < 0 else d.workers)
+                workers=None if d.workers < 0 else d.workers, edits_per_scene=d.edits_per_scene)
         return 0
     from liveedit_app.distill import distributed
 

@@ -1,11 +1,13 @@
 """Training batches for stages 1-3: the encoded latent set plus prompt embeddings.
 
-The latent set is built once per run folder (`<out>/latents/train.safetensors`, by rank 0) and
-reused by every later stage. Each rank draws its own random examples.
+The latent set is built per run folder by rank 0 (`<out>/latents/train.safetensors`, then one
+`train_NNNNN.safetensors` per later take of generator blocks) and reused by every later stage.
+Each rank draws its own random examples.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +30,23 @@ class Batch:
     edit: torch.Tensor  # [B] long
 
 
-def latent_set_path(out: str | Path, split: str = "train") -> Path:
-    return Path(out) / "latents" / f"{split}.safetensors"
+def latents_dir(out: str | Path) -> Path:
+    return Path(out) / "latents"
+
+
+def latent_parts(out: str | Path) -> list[Path]:
+    """The encoded training clips of a run folder, one file per absorb (append-only)."""
+    return sorted(latents_dir(out).glob("train*.safetensors"))
+
+
+def save_part(out: str | Path, part: LatentSet) -> None:
+    folder = latents_dir(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(latent_parts(out))
+    path = folder / ("train.safetensors" if n == 0 else f"train_{n:05d}.safetensors")
+    tmp = path.with_suffix(".tmp")
+    part.save(tmp)
+    tmp.replace(path)
 
 
 def pixel_blocks_dir(out: str | Path) -> Path:
@@ -41,31 +58,31 @@ def ensure_latent_set(cfg: TrainConfig, out: str | Path, d: distributed.Dist) ->
     """The encoded training clips: those encoded by earlier stages, plus every block a
     background generator has finished since (waiting until `data.clips_min` are in hand), or,
     with no generator, `data.clips` clips generated here."""
-    path = latent_set_path(out)
     if d.main:
-        parts = [LatentSet.load(path)] if path.is_file() else []
+        have = sum(len(LatentSet.load(p)) for p in latent_parts(out))
         blocks = pixel_blocks_dir(out)
         fresh = []
         if blocks.is_dir():
             ae = load_autoencoder(cfg, out, d.device)
-            have = sum(len(p) for p in parts)
             fresh = absorb_blocks(ae, blocks, d.device, have, cfg.data.clips_min or
                                   cfg.data.clips)
-        elif not parts:
+        elif not have:
             ae = load_autoencoder(cfg, out, d.device)
             fresh = [build_latent_set(ae, cfg.data, count=cfg.data.clips, split="train",
                                       device=d.device)]
         if fresh:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            concat(parts + fresh).save(path)
+            save_part(out, concat(fresh))
     distributed.barrier(d)
-    return LatentSet.load(path)
+    return concat([LatentSet.load(p) for p in latent_parts(out)])
 
 
 class Batches:
     def __init__(self, cfg: TrainConfig, out: str | Path, d: distributed.Dist,
                  generator: torch.Generator) -> None:
         self.data = ensure_latent_set(cfg, out, d).to(d.device)
+        self.cfg, self.out = cfg, out
+        self.absorbed_at = time.monotonic()
+        self.ae = None
         self.prompts = prompt_embeddings(cfg.data.text_table,
                                          cfg.model.dit.text_len).to(d.device)
         self.generator = generator
@@ -73,8 +90,28 @@ class Batches:
         self.device = d.device
         self.chunk_frames = cfg.model.sampler.chunk_frames
 
+    def absorb(self) -> int:
+        """Take in the blocks a background generator finished since the stage began (one
+        process only: ranks would disagree on the set). Returns the clips added."""
+        self.absorbed_at = time.monotonic()
+        blocks = pixel_blocks_dir(self.out)
+        if self.dist.world > 1 or not blocks.is_dir():
+            return 0
+        if self.ae is None:
+            self.ae = load_autoencoder(self.cfg, self.out, self.device)
+        fresh = absorb_blocks(self.ae, blocks, self.device, 0, 0, log=lambda *_: None)
+        if not fresh:
+            return 0
+        part = concat(fresh)
+        save_part(self.out, part)
+        self.data = concat([self.data, part.to(self.device)])
+        return len(part)
+
     def sample(self, batch: int, cfg_dropout: float = 0.0) -> Batch:
         """This rank's rows of a global batch of `batch` examples (all of it in one process)."""
+        every = self.cfg.data.absorb_seconds
+        if every > 0 and time.monotonic() - self.absorbed_at > every:
+            self.absorb()
         idx = torch.randint(len(self.data), (batch,), generator=self.generator)
         ex = self.data.take(distributed.local(idx, self.dist))
         ctx = self.prompts[ex.instruction]

@@ -31,6 +31,8 @@ class DataConfig:
     ae_clips: int = 256  # pixel clips stage 0 trains on
     workers: int = -1  # generator processes; -1 = every core, 0 = in the training process
     region_share: float = 0.5
+    edits_per_scene: int = 1  # examples that share one rendered scene (different edits of it)
+    absorb_seconds: float = 0.0  # a stage takes in new generator blocks this often (0 = at start)
     photo_bank: str = ""  # npz from `save_photo_bank` (machines without the photo packages)
     text_table: str = ""  # safetensors prompt table (machines without the text encoder)
 

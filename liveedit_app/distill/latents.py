@@ -101,7 +101,8 @@ def build_latent_set(ae, data: DataConfig, *, count: int, split: str, device: to
     for first in range(start, start + count, BLOCK):
         n = min(BLOCK, start + count - first)
         pool = generate_pool(n, height=data.height, width=data.width, frames=data.latent_frames,
-                             split=split, start=first, workers=workers)
+                             split=split, start=first, workers=workers,
+                             edits_per_scene=data.edits_per_scene)
         log(f"latents: {first - start + n}/{count} clips ({n / pool.seconds:.1f} clips/s "
             f"generated)")
         parts.append(encode_pool(ae, pool, device))

@@ -63,6 +63,9 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     return contextlib.nullcontext()
 
 
+NEXT_STAGE = "NEXT_STAGE"
+
+
 class Run:
     """One stage's run: its folder `<out>/<stage>/`, rank-0 logging, checkpoints, resume."""
 
@@ -135,14 +138,19 @@ class Run:
     def should_save(self, step: int) -> bool:
         return step % self.scfg.save_every == 0 or step == self.scfg.steps
 
+    @property
+    def next_stage_file(self) -> Path:
+        """Touch `<out>/NEXT_STAGE` to end the running stage at its next step (it saves and
+        exports as at the end of its budget); the stage removes the file when it finishes."""
+        return self.root / NEXT_STAGE
+
     def out_of_time(self) -> bool:
-        """True once the stage's minute budget is spent (decided by rank 0 for all ranks)."""
-        if self.scfg.minutes <= 0:
-            return False
+        """True once the stage's minute budget is spent or `NEXT_STAGE` was touched (decided by
+        rank 0 for all ranks)."""
         if self.started is None:
             self.started = time.perf_counter()
-        late = time.perf_counter() - self.started > 60 * self.scfg.minutes
-        return distributed.agree(late, self.dist)
+        late = self.scfg.minutes > 0 and time.perf_counter() - self.started > 60 * self.scfg.minutes
+        return distributed.agree(late or self.next_stage_file.exists(), self.dist)
 
     def should_log(self, step: int) -> bool:
         return step % self.scfg.log_every == 0 or step == self.scfg.steps or step == 1
@@ -150,6 +158,7 @@ class Run:
     def finish(self) -> None:
         if self.dist.main:
             self.log.plot()
+            self.next_stage_file.unlink(missing_ok=True)
         distributed.barrier(self.dist)
 
 

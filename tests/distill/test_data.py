@@ -84,3 +84,22 @@ def test_pool_matches_single_examples():
     assert np.array_equal(pool.target[2], ex.target)
     assert bool(pool.region[2]) == (ex.mask is not None)
     assert all_instructions()[pool.instruction[2]] == ex.instruction
+
+
+def test_edits_of_one_scene_share_the_footage_and_differ_in_edit():
+    group = small().examples(5, 4)
+    assert len({ex.edit for ex in group}) == 4
+    assert all(np.array_equal(ex.source, group[0].source) for ex in group)
+    assert len({ex.target.tobytes() for ex in group}) == 4
+    assert all((ex.mask is not None) == next(e.region for e in EDITS if e.key == ex.edit)
+               for ex in group)
+
+
+def test_a_pool_with_shared_scenes_starts_mid_scene_where_asked():
+    whole = generate_pool(6, height=64, width=64, frames=5, workers=0, edits_per_scene=3)
+    part = generate_pool(3, height=64, width=64, frames=5, workers=0, start=2,
+                         edits_per_scene=3)
+    assert np.array_equal(part.target, whole.target[2:5])
+    assert np.array_equal(part.edit, whole.edit[2:5])
+    assert np.array_equal(whole.source[3], whole.source[5])  # edits 0 and 2 of scene 1
+    assert not np.array_equal(whole.source[2], whole.source[3])

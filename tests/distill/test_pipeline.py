@@ -108,3 +108,38 @@ def test_eval_reports_the_card_numbers(run):
     assert m["examples"] == 4
     if m["outside_equal"] is not None:
         assert m["outside_equal"] == 1.0
+
+
+def test_a_stage_takes_in_generator_blocks_while_it_trains(run, tmp_path):
+    from liveedit_app.distill import distributed
+    from liveedit_app.distill.batches import Batches, latent_parts, pixel_blocks_dir
+    from liveedit_app.distill.config import load_config
+    from liveedit_app.distill.data.blocks import produce
+
+    cfg = load_config(run["cfg"])
+    cfg.data.absorb_seconds = 1e-6
+    out = tmp_path / "run"
+    (out / "ae").mkdir(parents=True)
+    for name in ("autoencoder.safetensors",):
+        (out / "ae" / name).write_bytes((run["out"] / "ae" / name).read_bytes())
+    blocks = pixel_blocks_dir(out)
+    kw = dict(block=4, max_pending=8, height=64, width=64, frames=6, workers=0,
+              edits_per_scene=2, log=lambda *_: None)
+    produce(blocks, total=4, **kw)
+    cfg.data.clips_min = 4
+    batches = Batches(cfg, out, distributed.setup("cpu"), torch.Generator().manual_seed(0))
+    assert len(batches.data) == 4 and len(latent_parts(out)) == 1
+    produce(blocks, total=12, **kw)  # the generator finishes two more blocks meanwhile
+    b = batches.sample(3)
+    assert len(batches.data) == 12 and len(latent_parts(out)) == 2
+    assert b.source.shape[0] == 3 and not list(blocks.glob("block_*"))
+
+
+def test_touching_next_stage_ends_the_running_stage_and_is_consumed(run, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "NEXT_STAGE").touch()
+    assert main(["train", "ae", "--config", str(run["cfg"]), "--out", str(out),
+                 "--device", "cpu"]) == 0
+    assert json.loads((out / "ae" / "metrics.json").read_text())["steps"] == 0
+    assert not (out / "NEXT_STAGE").exists()

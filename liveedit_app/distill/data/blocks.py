@@ -33,7 +33,7 @@ def finished(folder: Path) -> bool:
 
 def produce(folder: str | Path, *, total: int, block: int, max_pending: int, height: int,
             width: int, frames: int, split: str = "train", workers: int | None = None,
-            log=print) -> None:
+            edits_per_scene: int = 1, log=print) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -43,7 +43,8 @@ def produce(folder: str | Path, *, total: int, block: int, max_pending: int, hei
         while len(ready_blocks(folder)) >= max_pending:
             time.sleep(0.5)
         pool = generate_pool(min(block, total - start), height=height, width=width,
-                             frames=frames, split=split, start=start, workers=workers)
+                             frames=frames, split=split, start=start, workers=workers,
+                             edits_per_scene=edits_per_scene)
         tmp = folder / f"tmp_{i:05d}.npz"
         np.savez(tmp, source=pool.source, target=pool.target, mask=pool.mask,
                  region=pool.region, edit=pool.edit, instruction=pool.instruction)

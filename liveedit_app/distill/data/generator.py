@@ -55,6 +55,33 @@ class EditExampleGenerator:
         options = phrasings(edit.key, self.split)
         return edit, options[int(rng.integers(len(options)))]
 
+    def examples(self, index: int, count: int) -> list[Example]:
+        """`count` different edits of scene `index`, rendered once. Training on several edits of
+        the same footage makes the instruction the only thing that tells the targets apart, and
+        the scene render (most of the cost) is shared."""
+        if count == 1:
+            return [self.example(index)]
+        rng = np.random.default_rng([self.seed(index), 3])
+        scene = self.scene(index)
+        chosen: list[Edit] = []
+        for _ in range(min(count, len(EDITS))):
+            region = rng.random() < self.region_share
+            pool = [e for e in EDITS if e.region == region and e not in chosen]
+            pool = pool or [e for e in EDITS if e not in chosen]
+            chosen.append(pool[int(rng.integers(len(pool)))])
+        out = []
+        for edit in chosen:
+            options = phrasings(edit.key, self.split)
+            out.append(Example(
+                source=to_uint8(scene.source),
+                target=to_uint8(edit.apply(scene)),
+                mask=scene.mask.copy() if edit.region else None,
+                instruction=options[int(rng.integers(len(options)))],
+                edit=edit.key,
+                seed=self.seed(index),
+            ))
+        return out
+
     def example(self, index: int, edit_key: str | None = None) -> Example:
         edit, instruction = self.pick_edit(index)
         if edit_key is not None and edit_key != edit.key:

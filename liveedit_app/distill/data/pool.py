@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from liveedit_app.distill.data.edits import EDIT_KEYS
-from liveedit_app.distill.data.generator import EditExampleGenerator
+from liveedit_app.distill.data.generator import EditExampleGenerator, Example
 from liveedit_app.distill.data.phrasings import all_instructions
 
 
@@ -29,28 +29,35 @@ class Pool:
 
 
 _GEN: EditExampleGenerator | None = None
+_PER_SCENE = 1
 
 
-def _init(height: int, width: int, frames: int, split: str) -> None:
+def _init(height: int, width: int, frames: int, split: str, per_scene: int = 1) -> None:
     import cv2
 
     cv2.setNumThreads(1)
-    global _GEN
+    global _GEN, _PER_SCENE
     _GEN = EditExampleGenerator(height, width, frames, split)
+    _PER_SCENE = per_scene
 
 
-def _one(index: int) -> tuple:
-    ex = _GEN.example(index)
+def _row(ex: Example) -> tuple:
     mask = (np.full(ex.source.shape[:3], 255, np.uint8) if ex.mask is None
             else np.round(ex.mask * 255).astype(np.uint8))
     return ex.source, ex.target, mask, ex.mask is not None, ex.edit, ex.instruction
 
 
+def _scene(index: int) -> list[tuple]:
+    return [_row(ex) for ex in _GEN.examples(index, _PER_SCENE)]
+
+
 def generate_pool(count: int, *, height: int, width: int, frames: int, split: str = "train",
-                  start: int = 0, workers: int | None = None) -> Pool:
+                  start: int = 0, workers: int | None = None, edits_per_scene: int = 1) -> Pool:
     """Examples `start .. start+count-1` of `split`, made by `workers` processes (all cores by
-    default; 0 = in this process)."""
+    default; 0 = in this process). With `edits_per_scene` k, example i is edit i % k of scene
+    i // k (one render serves k examples)."""
     workers = os.cpu_count() if workers is None else workers
+    k = edits_per_scene
     began = time.perf_counter()
     source = np.empty((count, frames, height, width, 3), np.uint8)
     target = np.empty_like(source)
@@ -59,18 +66,22 @@ def generate_pool(count: int, *, height: int, width: int, frames: int, split: st
     edit = np.empty(count, np.int64)
     instruction = np.empty(count, np.int64)
     text_index = {t: i for i, t in enumerate(all_instructions())}
-    indices = range(start, start + count)
-    if workers:
-        ctx = mp.get_context("fork")
-        with ctx.Pool(workers, _init, (height, width, frames, split)) as procs:
-            results = procs.imap(_one, indices, chunksize=4)
-            for i, r in enumerate(results):
+
+    def fill(rows, skip: int, n: int) -> None:
+        for j, r in enumerate(rows):
+            i = j - skip
+            if 0 <= i < n:
                 source[i], target[i], mask[i], region[i] = r[:4]
                 edit[i], instruction[i] = EDIT_KEYS.index(r[4]), text_index[r[5]]
+
+    scenes = range(start // k, (start + count - 1) // k + 1)
+    if workers:
+        ctx = mp.get_context("fork")
+        with ctx.Pool(workers, _init, (height, width, frames, split, k)) as procs:
+            groups = procs.imap(_scene, scenes, chunksize=max(1, 4 // k))
+            rows = (r for g in groups for r in g)
+            fill(rows, start - scenes[0] * k, count)
     else:
-        _init(height, width, frames, split)
-        for i, index in enumerate(indices):
-            r = _one(index)
-            source[i], target[i], mask[i], region[i] = r[:4]
-            edit[i], instruction[i] = EDIT_KEYS.index(r[4]), text_index[r[5]]
+        _init(height, width, frames, split, k)
+        fill((r for s in scenes for r in _scene(s)), start - scenes[0] * k, count)
     return Pool(source, target, mask, region, edit, instruction, time.perf_counter() - began)
