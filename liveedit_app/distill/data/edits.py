@@ -135,7 +135,7 @@ def blur(s: Scene) -> np.ndarray:
 
 def pixelate(s: Scene) -> np.ndarray:
     h, w = s.clean.shape[1:3]
-    block = max(2, w // 20)
+    block = max(2, w // 16)  # 16 px at 256: on the 8-px latent grid and the 16-px DiT tokens
 
     def one(frame: np.ndarray) -> np.ndarray:
         small = cv2.resize(frame, (w // block, h // block), interpolation=cv2.INTER_AREA)
