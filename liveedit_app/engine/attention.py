@@ -69,20 +69,24 @@ def block_causal_mask(frames: int, chunk_frames: int, tokens_per_frame: int, *,
 @dataclass
 class ParallelKeys:
     """Self-attention over the sequence itself. cos/sin [N, 1, D] full-width RoPE rows
-    (rope.full_width); mask [N, N] bool or None."""
+    (rope.full_width) for queries and keys alike; mask [N, N] bool or None."""
 
     cos: torch.Tensor
     sin: torch.Tensor
     mask: torch.Tensor | None = None
 
+    @property
+    def q_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.cos, self.sin
+
+    @property
+    def kv_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.cos, self.sin
+
     def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
                ) -> torch.Tensor:
-        """q, k, v [B, N, H, D] (unrotated) -> [B, N, H, D]."""
-        q = rotate(q, self.cos, self.sin)
-        k = rotate(k, self.cos, self.sin)
-        out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
-                                             v.transpose(1, 2), attn_mask=self.mask)
-        return out.transpose(1, 2)
+        """q, k, v [B, H, N, D] (rotated) -> [B, H, N, D]."""
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask)
 
 
 @dataclass
@@ -90,10 +94,11 @@ class CachedKeys:
     """Self-attention of one chunk pass against the KV cache.
 
     q_cos/q_sin [Nq, 1, D] (rope.full_width rows) belong to the query tokens; kv_cos/kv_sin
-    [Nk, 1, D] and slots [Nk] to
-    the tokens whose K/V this pass writes (the same tokens unless the static-skip cache computes
-    queries for fewer). kv_len: the cache prefix the queries read. key_mask [kv_len] bool
-    (True = visible) hides chunk slots that this pass does not rewrite."""
+    [Nk, 1, D] and slots [Nk] to the tokens whose K/V this pass writes (the same tokens unless a
+    mask cache computes queries for fewer). kv_len: the cache prefix the queries read. key_mask
+    [kv_len] bool (True = visible) hides chunk slots that this pass does not rewrite.
+    slot_range (start, stop): set when `slots` is that contiguous range, so the cache write is a
+    plain slice copy instead of an index copy."""
 
     cache: KVCache
     q_cos: torch.Tensor
@@ -103,27 +108,37 @@ class CachedKeys:
     slots: torch.Tensor
     kv_len: int
     key_mask: torch.Tensor | None = None
+    slot_range: tuple[int, int] | None = None
 
-    # a compiler boundary: compiled blocks (wan/accelerate.py) must not take over the in-place
-    # writes into the 3 GB cache (and compiling RoPE here bought nothing, docs/performance.md)
+    @property
+    def q_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.q_cos, self.q_sin
+
+    @property
+    def kv_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.kv_cos, self.kv_sin
+
+    # a compiler boundary: compiled code (wan/accelerate.py) must not take over the in-place
+    # writes into the 3 GB cache, and the growing kv_len would give it a new shape every chunk
     @torch.compiler.disable
     def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
                ) -> torch.Tensor:
-        """q [B, Nq, H, D], k, v [B, Nk, H, D] (unrotated) -> [B, Nq, H, D]."""
-        q = rotate(q, self.q_cos, self.q_sin).transpose(1, 2)  # [B, H, Nq, D]
-        k = rotate(k, self.kv_cos, self.kv_sin).transpose(1, 2)
-        v = v.transpose(1, 2)
+        """q [B, H, Nq, D], k, v [B, H, Nk, D] (rotated) -> [B, H, Nq, D]."""
         if torch.is_grad_enabled() and (k.requires_grad or v.requires_grad):
             keys = self.cache.k[layer][:, :, :self.kv_len].index_copy(2, self.slots, k)
             vals = self.cache.v[layer][:, :, :self.kv_len].index_copy(2, self.slots, v)
             self.cache.write(layer, self.slots, k.detach(), v.detach())
         else:
-            self.cache.write(layer, self.slots, k, v)
+            if self.slot_range is not None:
+                lo, hi = self.slot_range
+                self.cache.k[layer][:, :, lo:hi].copy_(k)
+                self.cache.v[layer][:, :, lo:hi].copy_(v)
+            else:
+                self.cache.write(layer, self.slots, k, v)
             keys = self.cache.k[layer][:, :, :self.kv_len]
             vals = self.cache.v[layer][:, :, :self.kv_len]
         mask = None if self.key_mask is None else self.key_mask[None, :]  # [1, kv_len] broadcasts
-        out = F.scaled_dot_product_attention(q, keys, vals, attn_mask=mask)
-        return out.transpose(1, 2)
+        return F.scaled_dot_product_attention(q, keys, vals, attn_mask=mask)
 
 
 class _Projections(nn.Module):
@@ -141,16 +156,30 @@ class _Projections(nn.Module):
 
 
 class SelfAttention(_Projections):
+    """Projections and RoPE (`query`, `key_value`: pure tensor functions, which
+    wan/accelerate.py compiles) around the keys' `attend` (cache write + SDPA)."""
+
     def forward(self, x: torch.Tensor, keys: ParallelKeys | CachedKeys, layer: int,
                 x_kv: torch.Tensor | None = None) -> torch.Tensor:
         """x [B, N, C] -> [B, N, C]; K/V from x_kv [B, M, C] when given, else from x."""
-        x_kv = x if x_kv is None else x_kv
+        q = self.query(x, *keys.q_rows)
+        k, v = self.key_value(x if x_kv is None else x_kv, *keys.kv_rows)
+        out = keys.attend(layer, q, k, v)  # [B, H, N, D]
+        return self.o(out.transpose(1, 2).flatten(2))
+
+    def query(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        """x [B, N, C], RoPE rows [N, 1, D] -> rotated q [B, H, N, D]."""
         b, n, _ = x.shape
-        m = x_kv.shape[1]
         q = self.norm_q(self.q(x)).view(b, n, self.heads, -1)
-        k = self.norm_k(self.k(x_kv)).view(b, m, self.heads, -1)
-        v = self.v(x_kv).view(b, m, self.heads, -1)
-        return self.o(keys.attend(layer, q, k, v).flatten(2))
+        return rotate(q, cos, sin).transpose(1, 2)
+
+    def key_value(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [B, M, C], RoPE rows [M, 1, D] -> rotated k, v [B, H, M, D]."""
+        b, m, _ = x.shape
+        k = self.norm_k(self.k(x)).view(b, m, self.heads, -1)
+        v = self.v(x).view(b, m, self.heads, -1)
+        return rotate(k, cos, sin).transpose(1, 2), v.transpose(1, 2)
 
 
 class CrossAttention(_Projections):

@@ -64,9 +64,7 @@ class DiTBlock(nn.Module):
         """x [B, F, T, C], e0 [B, F, 6, C] -> [B, F, T, C]. `plan` (streaming only) restricts
         which tokens compute what; see TokenPlan."""
         b, f, t, c = x.shape
-        sh1, sc1, g1, sh2, sc2, g2 = (m.unsqueeze(2) for m in
-                                      (self.modulation.unsqueeze(1) + e0).unbind(2))
-        h = self.norm1(x) * (1 + sc1) + sh1
+        h, g1, sh2, sc2, g2 = self.modulate(x, e0)
         if plan is None or (plan.attend is None and plan.run is None):
             y = self.self_attn(h.flatten(1, 2), keys, layer).view(b, f, t, c)
             if plan is not None and plan.save_attn:
@@ -87,6 +85,13 @@ class DiTBlock(nn.Module):
         if plan.save_delta:
             delta.copy_(put(delta, run, xs_out - xs))
         return put(x + delta, run, xs_out)
+
+    def modulate(self, x: torch.Tensor, e0: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """x [B, F, T, C], e0 [B, F, 6, C] -> the modulated self-attention input h [B, F, T, C]
+        and the gate, shift, scale, gate [B, F, 1, C] the rest of the block uses."""
+        sh1, sc1, g1, sh2, sc2, g2 = (m.unsqueeze(2) for m in
+                                      (self.modulation.unsqueeze(1) + e0).unbind(2))
+        return self.norm1(x) * (1 + sc1) + sh1, g1, sh2, sc2, g2
 
     def _rest(self, x: torch.Tensor, y: torch.Tensor, g1: torch.Tensor, sh2: torch.Tensor,
               sc2: torch.Tensor, g2: torch.Tensor, ctx_kv: tuple[torch.Tensor, torch.Tensor]
@@ -281,7 +286,8 @@ class CausalDiT(nn.Module):
             q_cos, q_sin = _rows(cos, plan.run), _rows(sin, plan.run)
         q_rows = self._rope_rows(q_cos, q_sin)
         kv_rows = q_rows if kv_cos is q_cos else self._rope_rows(kv_cos, kv_sin)
-        keys = CachedKeys(cache, *q_rows, *kv_rows, slots.flatten(), kv_len, key_mask)
+        keys = CachedKeys(cache, *q_rows, *kv_rows, slots.flatten(), kv_len, key_mask,
+                          None if key_mask is not None else _slot_range(cache, frame_start, f))
         x = tokens
         for i, blk in enumerate(self.blocks):
             x = blk(x, e0, ctx_kv[i], keys, i, plan)
@@ -292,3 +298,13 @@ class CausalDiT(nn.Module):
 def _rows(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """table [F, T, D], idx [F, K] -> [F*K, D]."""
     return table.gather(1, idx[..., None].expand(-1, -1, table.shape[-1])).flatten(0, 1)
+
+
+def _slot_range(cache: KVCache, frame_start: int, frames: int) -> tuple[int, int] | None:
+    """The chunk's token slots as one (start, stop) range when its frame slots are consecutive
+    (always, when the ring length is a multiple of the chunk), else None."""
+    first = cache.frame_slot(frame_start)
+    if any(cache.frame_slot(frame_start + i) != first + i for i in range(frames)):
+        return None
+    t = cache.tokens_per_frame
+    return first * t, (first + frames) * t
