@@ -256,10 +256,26 @@ def time_fn(fn, reps: int = 20) -> float:
     return statistics.median(times)
 
 
-def profile_pass(bench: Bench, label: str) -> list:
-    """Top kernels of one steady-state chunk (5 passes) by GPU time."""
+KERNEL_KINDS = (  # first match wins: cuDNN's attention kernels also carry "sm90" in their names
+    ("attention", ("fmha", "flash", "sdpa", "attention", "attn")),
+    ("gemm", ("gemm", "nvjet", "cutlass", "xmma", "cublas", "matmul", "sm90")),
+    ("triton (fused elementwise/norms)", ("triton",)),
+    ("copies/index/cat", ("copy", "index", "scatter", "gather", "cat", "fill")),
+)
+
+
+def kernel_kind(name: str) -> str:
+    low = name.lower()
+    for kind, keys in KERNEL_KINDS:
+        if any(k in low for k in keys):
+            return kind
+    return "other eager elementwise"
+
+
+def profile_pass(bench: Bench, label: str) -> dict:
+    """GPU time of one steady-state chunk (5 passes) by kernel and by kind of kernel."""
     if bench.s.smoke:
-        return []
+        return {}
     from torch.profiler import ProfilerActivity, profile
 
     s = bench.s
@@ -275,22 +291,31 @@ def profile_pass(bench: Bench, label: str) -> list:
     for evt in prof.key_averages():
         t = getattr(evt, "device_time_total", None) or getattr(evt, "cuda_time_total", 0)
         if t > 0 and evt.key and not evt.key.startswith("ProfilerStep"):
-            rows.append((evt.key[:90], t / 1000, evt.count))
+            rows.append((evt.key[:110], t / 1000, evt.count))
     rows.sort(key=lambda r: -r[1])
-    total = sum(r[1] for r in rows if not r[0].startswith("aten::"))
+    kernels = [r for r in rows if not r[0].startswith("aten::")]
+    total = sum(r[1] for r in kernels)
+    kinds: dict[str, float] = {}
+    for key, ms, _ in kernels:
+        kinds[kernel_kind(key)] = kinds.get(kernel_kind(key), 0.0) + ms
     log(f"profile {label}: {total:.1f} ms GPU time in kernels for one steady chunk")
-    for key, ms, count in rows[:14]:
+    log("    by kind:", {k: round(v, 1) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])})
+    for key, ms, count in kernels[:16]:
         log(f"    {ms:8.2f} ms  x{count:<5} {key}")
-    return [{"kernel": k, "ms": round(ms, 3), "count": c} for k, ms, c in rows[:25]]
+    return {"kernel_ms": round(total, 2), "by_kind_ms": {k: round(v, 2) for k, v in kinds.items()},
+            "top": [{"kernel": k, "ms": round(ms, 3), "count": c} for k, ms, c in kernels[:30]]}
 
 
-def build_ae(s: Setting, kind: str):
-    """kind "taehv" (tiny AE) or "wanvae" (full Wan VAE), random weights, autotuned convs."""
+def build_ae(s: Setting, kind: str, vae_convs: str = "conv3d"):
+    """kind "taehv" (tiny AE) or "wanvae" (full Wan VAE), random weights, autotuned convs;
+    vae_convs "conv3d" (as built), "as2d" or "as2d_channels_last" (accelerate.conv3d_as_conv2d)."""
     from liveedit_app.engine.wan.vae import WanVAE, WanVAEAutoencoder
 
     model = TAEHV() if kind == "taehv" else WanVAE()
     init_random_(model, seed=3)
     model = model.to(s.device, s.dtype).eval()
+    if kind == "wanvae" and vae_convs != "conv3d":
+        accelerate.conv3d_as_conv2d(model, channels_last=vae_convs.endswith("channels_last"))
     ae = TAEHVAutoencoder(model) if kind == "taehv" else WanVAEAutoencoder(model)
     return accelerate.tune_autoencoder(ae)
 
@@ -324,6 +349,39 @@ def first_velocity(bench: Bench) -> torch.Tensor:
         v = bench.dit.forward_chunk(bench.noise[:, :3], bench.src[:, :3], t, bench.state.ctx_kv,
                                     bench.state.cache, 0)  # fmt: skip
     return v.float()
+
+
+def vae_conv_timing(s: Setting, bench: Bench) -> dict:
+    """Full Wan VAE decode of 3 latents (a steady chunk) with its causal convs as built (3D)
+    and as 2D convs over tap-stacked frames; ms per chunk, and the largest output difference."""
+    out: dict = {}
+    lat = bench.src[:, :3]
+    ref = None
+    for convs in ("conv3d", "as2d", "as2d_channels_last"):
+        ae = build_ae(s, "wanvae", convs)
+        with torch.no_grad():
+            ae.reset()
+            ae.decode(lat[:, :1])  # past the stream's first latent
+            snapshot = {k: v.clone() if isinstance(v, torch.Tensor) else v
+                        for k, v in ae._dec_cache.items()}  # fmt: skip
+            frames = ae.decode(lat).float()
+            ref = frames if ref is None else ref
+            out[f"{convs}_max_abs_diff"] = float((frames - ref).abs().max())
+            ae._dec_cache = snapshot
+            reps = 2 if s.smoke else 8
+            out[convs] = 1000 * (time_fn(lambda a=ae: a.decode(lat), reps) if not s.smoke
+                                 else timed_once(lambda a=ae: a.decode(lat)))  # fmt: skip
+        del ae
+        if s.device.type == "cuda":
+            torch.cuda.empty_cache()
+    log("Wan VAE decode of 3 latents, ms:", {k: round(v, 3) for k, v in out.items()})
+    return out
+
+
+def timed_once(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def box_mask(s: Setting, top: int, left: int, h: int, w: int) -> torch.Tensor:
@@ -496,8 +554,8 @@ def main() -> int:
 
     log("end to end:")
 
-    def e2e(kind: str, encode: bool, title: str, **kw):
-        ae = build_ae(s, kind)
+    def e2e(kind: str, encode: bool, title: str, vae_convs: str = "conv3d", **kw):
+        ae = build_ae(s, kind, vae_convs)
         try:
             return bench.measure(title, ae=ae, encode=encode, **kw)
         finally:
@@ -508,6 +566,15 @@ def main() -> int:
     attempt("e2e taehv", lambda: e2e("taehv", True, f"e2e: taehv enc + {label} + dec"))
     attempt("e2e wan vae decode",
             lambda: e2e("wanvae", False, f"e2e: {label} + full Wan VAE decode"))  # fmt: skip
+    report["wan_vae_decode_convs"] = attempt("wan vae 2d", lambda: vae_conv_timing(s, bench)) or {}
+    layouts = report["wan_vae_decode_convs"]
+    faster = [k for k in ("as2d", "as2d_channels_last")
+              if layouts.get(k, math.inf) < 0.95 * layouts.get("conv3d", 0.0)]
+    if faster:
+        fastest = min(faster, key=layouts.get)
+        attempt("e2e wan vae decode 2d", lambda: e2e(
+            "wanvae", False, f"e2e: {label} + full Wan VAE decode, convs {fastest}",
+            vae_convs=fastest))  # fmt: skip
     if "profile" not in skip:
         report["profile_best"] = profile_pass(bench, label)
         save()

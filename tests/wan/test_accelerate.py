@@ -175,3 +175,20 @@ def test_fp8_dit_streams_close_to_the_bf16_one():
     num = sum(float((a - b).pow(2).sum()) for a, b in zip(out, ref, strict=True))
     den = sum(float(b.pow(2).sum()) for b in ref)
     assert 0 < math.sqrt(num / den) < 0.1
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_wan_vae_convs_as_2d_decode_the_same_stream(channels_last):
+    from liveedit_app.engine.wan.vae import WanVAE, WanVAEAutoencoder
+
+    torch.manual_seed(0)
+    vae = WanVAE(dim=16).eval()
+    z = torch.randn(1, 5, 16, 4, 6)
+    ref = WanVAEAutoencoder(vae)
+    expected = torch.cat([ref.decode(z[:, :2]), ref.decode(z[:, 2:])], 1)
+    assert accelerate.conv3d_as_conv2d(vae, channels_last) > 10
+    fast = WanVAEAutoencoder(vae)
+    got = torch.cat([fast.decode(z[:, :2]), fast.decode(z[:, 2:])], 1)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    accelerate.conv3d_as_conv2d(vae, on=False)
+    assert all("_conv_forward" not in m.__dict__ for m in vae.modules())

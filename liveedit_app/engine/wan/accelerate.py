@@ -14,6 +14,8 @@ benchmarks/wan-speed-notes.md). All are no-ops on a CPU unless a test asks for a
   epilogue instead of a separate pass over the [tokens, 8960] activation.
 * `to_fp8` (opt-in, changes results): the blocks' big Linear layers in float8 e4m3 with one scale
   per weight row and per token (torch._scaled_mm); bf16 stays the default.
+* `conv3d_as_conv2d` (experiment): the full Wan VAE's 3x3x3 causal convs as 2D convs over
+  frames with the 3 time taps stacked in the channels.
 * `tune_autoencoder`: cuDNN autotuning for the fixed chunk shapes. Channels-last layouts were
   measured and are not used: 1.5x slower for the full Wan VAE, slower for the tiny one.
 
@@ -146,6 +148,42 @@ def to_fp8(dit: CausalDiT) -> int:
             block.ffn[i] = Fp8Linear(block.ffn[i])
             swapped += 1
     return swapped
+
+
+def conv3d_as_conv2d(model: nn.Module, channels_last: bool = False, on: bool = True) -> int:
+    """Experiment for the full Wan VAE: every causal conv with a 3-frame time kernel and time
+    stride 1 runs as ONE 2D convolution over frames whose channels stack the 3 time taps
+    (weight [Cout, Cin, 3, kh, kw] -> [Cout, 3·Cin, kh, kw]): cuDNN's 2D kernels instead of its
+    3D ones. Same arithmetic up to summation order. Returns how many convs were switched;
+    on=False switches them back."""
+    from liveedit_app.engine.wan.vae import CausalConv3d
+
+    count = 0
+    for conv in model.modules():
+        if isinstance(conv, CausalConv3d) and conv.kernel_size[0] == 3 and conv.stride[0] == 1:
+            conv.__dict__.pop("_conv_forward", None)
+            if on:
+                conv._conv_forward = _taps_as_channels(conv, channels_last)
+            count += 1
+    return count
+
+
+def _taps_as_channels(conv: nn.Conv3d, channels_last: bool) -> Callable:
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+
+    def forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+                ) -> torch.Tensor:
+        b, c, t, _, _ = x.shape  # history already prepended by CausalConv3d
+        kt = weight.shape[2]
+        n = t - kt + 1
+        # [B, n, kt·C, H, W], tap-major channels: one copy of the input
+        taps = torch.cat([x[:, :, i : i + n].transpose(1, 2) for i in range(kt)], 2)
+        frames = taps.flatten(0, 1).contiguous(memory_format=fmt)
+        w2 = weight.transpose(1, 2).flatten(1, 2).contiguous(memory_format=fmt)
+        y = torch.nn.functional.conv2d(frames, w2, bias, conv.stride[1:], conv.padding[1:])
+        return y.unflatten(0, (b, n)).transpose(1, 2).contiguous()  # [B, Cout, n, H, W]
+
+    return forward
 
 
 def tune_autoencoder(ae: nn.Module) -> nn.Module:
