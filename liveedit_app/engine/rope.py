@@ -48,15 +48,20 @@ class Rope3D:
             raise ValueError(f"frame positions {frames.tolist()} outside 0..{self.positions - 1}")
         nf = frames.numel()
         ft, fh, fw = self.pairs
-        dev = self.cos[0].device
-        frames = frames.to(dev)
+        first = int(frames[0])
+        if torch.equal(frames.cpu(), torch.arange(first, first + nf)):
+            # a stream's chunk: a slice, so no host-to-device copy (a blocking copy would make
+            # the host wait for the GPU's previous pass before every pass)
+            rows: slice | torch.Tensor = slice(first, first + nf)
+        else:
+            rows = frames.to(self.cos[0].device)
         parts_c = [
-            self.cos[0][frames][:, None, None, :].expand(nf, h, w, ft),
+            self.cos[0][rows][:, None, None, :].expand(nf, h, w, ft),
             self.cos[1][:h][None, :, None, :].expand(nf, h, w, fh),
             self.cos[2][:w][None, None, :, :].expand(nf, h, w, fw),
         ]
         parts_s = [
-            self.sin[0][frames][:, None, None, :].expand(nf, h, w, ft),
+            self.sin[0][rows][:, None, None, :].expand(nf, h, w, ft),
             self.sin[1][:h][None, :, None, :].expand(nf, h, w, fh),
             self.sin[2][:w][None, None, :, :].expand(nf, h, w, fw),
         ]

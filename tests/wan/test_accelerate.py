@@ -192,3 +192,13 @@ def test_wan_vae_convs_as_2d_decode_the_same_stream(channels_last):
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
     accelerate.conv3d_as_conv2d(vae, on=False)
     assert all("_conv_forward" not in m.__dict__ for m in vae.modules())
+
+
+def test_rope_rows_of_a_chunk_by_slice_equal_rows_by_index():
+    from liveedit_app.engine.rope import Rope3D
+
+    rope = Rope3D(CFG)
+    sliced = rope.tables(torch.arange(2, 5), 4, 4)
+    indexed = rope.tables(torch.tensor([4, 2, 3]), 4, 4)  # not a range: gathered by index
+    for a, b in zip(sliced, indexed, strict=True):
+        torch.testing.assert_close(a, b[[1, 2, 0]], rtol=0, atol=0)
