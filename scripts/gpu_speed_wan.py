@@ -448,6 +448,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None)
     ap.add_argument("--smoke", action="store_true", help="CPU, toy sizes")
+    ap.add_argument("--backend", default=None,
+                    help="torch.compile backend (default: inductor on a GPU, eager with --smoke)")
     ap.add_argument("--budget-s", type=float, default=240.0,
                     help="optional extras run only while the elapsed time is below this")
     ap.add_argument(
@@ -460,7 +462,7 @@ def main() -> int:
     s = Setting(args.smoke)
     skip = set(filter(None, args.skip.split(",")))
     # on a CPU (--smoke) dynamo still traces every compiled stage, the graphs then run as is
-    backend = "eager" if s.smoke else "inductor"
+    backend = args.backend or ("eager" if s.smoke else "inductor")
     report: dict = {"setting": {
         "resolution": [8 * s.lat_h, 8 * s.lat_w], "latent": [s.lat_h, s.lat_w],
         "tokens_per_frame": s.tpf, "chunk_latent_frames": s.chunk, "steps": list(s.steps),
