@@ -62,9 +62,11 @@ def _stage(fn: Callable, token_dims: tuple, backend: str | Callable, mode: str |
 
 
 def compile_for_streaming(dit: CausalDiT, *, backend: str | Callable | None = None,
-                          mode: str | None = None) -> CausalDiT:
+                          mode: str | None = None, dynamic_tokens: bool = True) -> CausalDiT:
     """Compile the blocks' stages and the head in place (the first chunk pays the compile).
-    backend None: inductor on CUDA, nothing on a CPU; tests pass a backend to run it anywhere."""
+    backend None: inductor on CUDA, nothing on a CPU; tests pass a backend to run it anywhere.
+    dynamic_tokens=False leaves the token dims static (a measurement: the mask caches' counts
+    would then recompile)."""
     if backend is None:
         if not _on_cuda(dit):
             return dit
@@ -75,7 +77,8 @@ def compile_for_streaming(dit: CausalDiT, *, backend: str | Callable | None = No
     for block in dit.blocks:
         for owner, name, dims in _STAGES:
             obj = block if owner == "block" else block.self_attn
-            setattr(obj, name, _stage(getattr(obj, name), dims, backend, mode))
+            marks = dims if dynamic_tokens else (None,) * len(dims)
+            setattr(obj, name, _stage(getattr(obj, name), marks, backend, mode))
     dit.head.compile(backend=backend, mode=mode)
     return dit
 
