@@ -51,7 +51,7 @@ class EditSettings:
     steps: int = 4
     seed: int = 0
     strength: float = 1.0  # 0 = source, 1 = full edit (blended in the composite)
-    mask_feather_px: float = 4.0
+    mask_feather_px: float = 2.0
 
 
 class EditorProtocol(Protocol):

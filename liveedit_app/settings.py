@@ -42,7 +42,7 @@ class Settings:
     steps: int = 4
     brush_size: float = 48.0  # diameter in source pixels
     brush_hardness: float = 0.6
-    mask_feather_px: float = 4.0
+    mask_feather_px: float = 2.0
     overlay_visible: bool = True
     overlay_opacity: float = 0.45
     track_mask: bool = True

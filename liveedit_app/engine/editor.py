@@ -345,9 +345,11 @@ class StreamEditor:
 
     def _alpha(self, mask: np.ndarray | None,
                size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, ...]] | None:
-        """[H, W, 1] blend weight: the mask feathered inward (eroded, then blurred, then cut at
-        the mask's edge) times strength; exactly 0 wherever the mask is 0. With the bounding box
-        (y0, y1, x0, x1) of the pixels it changes."""
+        """[H, W, 1] blend weight: the mask feathered inward times strength; exactly 0 wherever
+        the mask is 0. The soft edge is about `mask_feather_px` wide and lies inside the mask
+        (eroded by half the width, blurred by a quarter, cut at the mask's edge): a wider ramp
+        fades out the edit of small subjects and of edits that live at the edge (a glow rim).
+        With the bounding box (y0, y1, x0, x1) of the pixels it changes."""
         if mask is None:
             return None
         entry = self._alpha_entry
@@ -356,9 +358,11 @@ class StreamEditor:
             feather = self.settings.mask_feather_px
             alpha = src
             if feather > 0:
-                r = max(1, round(2 * feather))
-                kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-                alpha = cv2.GaussianBlur(cv2.erode(src, kernel), (0, 0), feather)
+                r = round(feather / 2)
+                if r > 0:
+                    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+                    alpha = cv2.erode(src, kernel)
+                alpha = cv2.GaussianBlur(alpha, (0, 0), feather / 4)
                 alpha = np.where(src > 0, alpha, 0.0)
             # one entry: a tracked mask changes every frame, a painted one stays
             weight = (alpha * self.settings.strength).astype(np.float32)[..., None]

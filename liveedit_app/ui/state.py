@@ -61,7 +61,7 @@ class EditState(State):
     strength = Field(1.0)
     seed = Field(0)
     steps = Field(4)
-    feather = Field(4.0)
+    feather = Field(2.0)
     model = Field("liveedit-tiny")
     device = Field("auto")
     paused = Field(False)  # editing paused: the source is shown unedited

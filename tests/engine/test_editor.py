@@ -204,3 +204,24 @@ def test_frames_of_a_lagging_temporal_coder_all_come_out_once_in_order():
     out += ed.flush()
     assert [o.index for o in out] == list(range(9))
     assert all(o.rgb.shape == (64, 64, 3) for o in out)
+
+
+def test_the_feather_is_a_soft_edge_about_its_width_inside_the_mask():
+    import cv2
+
+    mask = _mask()
+    frames = _frames(2)
+
+    def edited(feather):
+        ed = _editor()
+        ed.configure(EditSettings(mask_feather_px=feather))
+        ed.set_mask(mask)
+        return (ed.push(frames[0]) + ed.push(frames[1]))[0]
+
+    hard, soft = edited(0.0), edited(8.0)
+    depth = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 5)
+    deep, rim = depth > 8 + 6, (depth > 0) & (depth <= 1)  # past the ramp's blur tail / edge
+    assert np.array_equal(soft.rgb[deep], hard.rgb[deep])
+    assert np.array_equal(soft.rgb[mask == 0], soft.source[mask == 0])
+    to_source = np.abs(soft.rgb[rim].astype(int) - soft.source[rim]).mean()
+    assert to_source < 0.25 * np.abs(hard.rgb[rim].astype(int) - hard.source[rim]).mean()
