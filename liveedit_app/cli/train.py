@@ -38,6 +38,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="run folder (default: <user data>/runs/<config name>)")
     p.add_argument("--file", help="photos/prompts: the file to write")
     p.add_argument("--device", help="override the config's device (auto, cpu, cuda)")
+    p.add_argument("--app-only", action="store_true",
+                   help="eval: re-measure only the numbers through the app's editor")
     p.set_defaults(func=main)
 
 
@@ -78,7 +80,13 @@ def main(args: argparse.Namespace) -> int:
     from liveedit_app.distill import distributed
 
     try:
-        importlib.import_module(STAGES[args.stage]).run(cfg, out)
+        stage = importlib.import_module(STAGES[args.stage])
+        if getattr(args, "app_only", False):
+            if args.stage != "eval":
+                raise TrainingError("--app-only belongs to the eval stage.")
+            stage.run(cfg, out, app_only=True)
+        else:
+            stage.run(cfg, out)
     finally:
         distributed.teardown()  # under torchrun: leave the group so every rank exits cleanly
     return 0

@@ -53,6 +53,7 @@ from liveedit_app.distill.stage0_autoencoder import load_autoencoder
 from liveedit_app.distill.stage3_dmd import guided_velocity, rollout
 from liveedit_app.distill.trainer import autocast
 from liveedit_app.engine.sampler import FlowSampler
+from liveedit_app.errors import TrainingError
 
 CLASSIFY_SIZE = 128  # targets compared at this size (keeps 19 targets per clip in memory)
 _GEN: EditExampleGenerator | None = None
@@ -145,8 +146,57 @@ def _app_outputs(cfg: TrainConfig, out: Path, cases: list[dict], text_table: dic
     return outputs
 
 
+def _app_row(case: dict, a_out: np.ndarray, chunk: int) -> dict:
+    alpha = _pixel_chunk_mask(case["mask"], chunk)
+    region = edit_region(case["mask"], case["source"].shape)
+    return {
+        "app_correct": float(nearest_edit(_small(a_out), case["small"]) == case["edit"]),
+        "app_psnr_region_db": psnr(a_out, case["target"], region),
+        "app_outside_equal": (outside_equal_share(a_out, case["source"], alpha)
+                              if alpha is not None else math.nan),
+    }
+
+
+def _write(out: Path, rows: list[dict], setup: dict) -> dict:
+    summary = summarize(rows)
+    summary["setup"] = setup
+    folder = out / "eval"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(summary, indent=1))
+    (folder / "rows.json").write_text(json.dumps(rows, indent=0))
+    print(json.dumps({k: v for k, v in summary.items() if k != "per_edit"}, indent=1))
+    return summary
+
+
 @torch.no_grad()
-def run(cfg: TrainConfig, out: str | Path) -> dict:
+def rerun_app(cfg: TrainConfig, out: str | Path) -> dict:
+    """Re-measure only the `app_*` numbers of an earlier evaluation (after a change to the
+    editor's streaming or compositing; no GPU needed): the same held-out cases through
+    `StreamEditor`, the student and teacher numbers kept."""
+    out = Path(out)
+    folder = out / "eval"
+    rows = json.loads((folder / "rows.json").read_text())
+    setup = json.loads((folder / "metrics.json").read_text())["setup"]
+    cases = held_out_cases(cfg)
+    if [(c["seed"], c["edit"]) for c in cases] != [(r["seed"], r["edit"]) for r in rows]:
+        raise TrainingError("The held-out cases differ from the earlier evaluation's.",
+                            details="eval.clips or the data generator changed since")
+    d = distributed.setup(cfg.device)
+    prompts = prompt_embeddings(cfg.data.text_table, cfg.model.dit.text_len)
+    index = {t: i for i, t in enumerate(all_instructions())}
+    table = {t: prompts[index[t]] for t in {c["instruction"] for c in cases}}
+    chunk = cfg.model.sampler.chunk_frames
+    app_out = _app_outputs(cfg, out, cases, table, d.device)
+    for row, case, a_out in zip(rows, cases, app_out, strict=True):
+        row.update(_app_row(case, a_out, chunk))
+    setup["app_remeasured_on"] = str(d.device)
+    return _write(out, rows, setup)
+
+
+@torch.no_grad()
+def run(cfg: TrainConfig, out: str | Path, app_only: bool = False) -> dict:
+    if app_only:
+        return rerun_app(cfg, out)
     d = distributed.setup(cfg.device)
     out = Path(out)
     if not d.main:
@@ -217,13 +267,9 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
             "stage2_correct": float(nearest_edit(_small(c_img), case["small"]) == case["edit"]),
             "stage2_psnr_region_db": psnr(c_img, tgt, region),
             "ae_ceiling_db": psnr(rec, tgt, region),
-            "app_correct": float(nearest_edit(_small(a_out), case["small"]) == case["edit"]),
-            "app_psnr_region_db": psnr(a_out, tgt, region),
-            "app_outside_equal": (outside_equal_share(a_out, case["source"], alpha)
-                                  if alpha is not None else math.nan),
+            **_app_row(case, a_out, chunk),
         })
-    summary = summarize(rows)
-    summary["setup"] = {
+    setup = {
         "clips": len(cases), "frames": cfg.data.latent_frames,
         "resolution": [cfg.data.height, cfg.data.width], "split": "heldout seeds + phrasings",
         "student_steps": list(sampler.steps), "teacher_steps": cfg.eval.teacher_steps,
@@ -232,10 +278,6 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
                     "total": round(time.perf_counter() - began, 1)},
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
     }
-    folder = out / "eval"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "metrics.json").write_text(json.dumps(summary, indent=1))
-    (folder / "rows.json").write_text(json.dumps(rows, indent=0))
-    print(json.dumps({k: v for k, v in summary.items() if k != "per_edit"}, indent=1))
+    summary = _write(out, rows, setup)
     distributed.barrier(d)
     return summary

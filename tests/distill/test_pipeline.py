@@ -143,3 +143,15 @@ def test_touching_next_stage_ends_the_running_stage_and_is_consumed(run, tmp_pat
                  "--device", "cpu"]) == 0
     assert json.loads((out / "ae" / "metrics.json").read_text())["steps"] == 0
     assert not (out / "NEXT_STAGE").exists()
+
+
+def test_eval_app_only_remeasures_the_app_numbers_and_keeps_the_rest(run):
+    metrics = run["out"] / "eval" / "metrics.json"
+    before = json.loads(metrics.read_text())
+    assert main(["train", "eval", "--app-only", "--config", str(run["cfg"]), "--out",
+                 str(run["out"]), "--device", "cpu"]) == 0
+    after = json.loads(metrics.read_text())
+    assert after["psnr_region_db"] == before["psnr_region_db"]
+    assert after["examples"] == before["examples"]
+    assert after["setup"]["app_remeasured_on"] == "cpu"
+    assert after["app_psnr_region_db"] == pytest.approx(before["app_psnr_region_db"], abs=1e-6)
