@@ -48,6 +48,7 @@ class StageConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float = 10.0
     warmup: int = 50
+    lr_final: float = 1.0  # lr at the stage's end as a share of lr (cosine decay; 1 = constant)
     log_every: int = 10
     save_every: int = 500
     shift: float = 3.0  # timestep grid shift for training draws

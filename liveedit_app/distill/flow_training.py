@@ -63,7 +63,7 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
         t = r.local(timesteps(s.batch, frames, r.generator, r.device))
         noise = r.noise(b.target)
         x_t = noisy(b.target, noise, t)
-        set_lr(opt, s.lr, step, s.warmup)
+        set_lr(opt, s.lr, step, s.warmup, r.progress(step), s.lr_final)
         parts = r.micro_batches(len(b.target))
         loss = 0.0
         for i, rows in enumerate(parts):

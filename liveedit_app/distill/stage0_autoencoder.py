@@ -93,7 +93,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     while step < s.steps and not r.out_of_time():
         idx = r.local(torch.randint(len(frames), (s.batch,), generator=r.generator))
         x = frames[idx].to(r.device).float() / 255
-        set_lr(opt, s.lr, step, s.warmup)
+        set_lr(opt, s.lr, step, s.warmup, r.progress(step), s.lr_final)
         with r.autocast():
             rec, z = model(x)
         rec = rec.float()

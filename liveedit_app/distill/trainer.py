@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,13 @@ def adamw(params, lr: float, cfg: StageConfig, betas: tuple[float, float] | None
                              weight_decay=cfg.weight_decay)
 
 
-def set_lr(opt: torch.optim.Optimizer, base: float, step: int, warmup: int) -> None:
-    """Linear warm-up to `base`, then constant."""
+def set_lr(opt: torch.optim.Optimizer, base: float, step: int, warmup: int,
+           progress: float = 0.0, final: float = 1.0) -> None:
+    """Linear warm-up to `base`, then a cosine from `base` to `final` x `base` as `progress`
+    (share of the stage's steps or minutes spent) goes from 0 to 1; `final` 1 = constant."""
+    p = min(max(progress, 0.0), 1.0)
     lr = base * min(1.0, (step + 1) / max(warmup, 1))
+    lr *= final + (1 - final) * 0.5 * (1 + math.cos(math.pi * p))
     for group in opt.param_groups:
         group["lr"] = lr
 
@@ -137,6 +142,13 @@ class Run:
 
     def should_save(self, step: int) -> bool:
         return step % self.scfg.save_every == 0 or step == self.scfg.steps
+
+    def progress(self, step: int) -> float:
+        """Share of the stage spent: of its steps, or of its minute budget if that ends first."""
+        done = step / max(self.scfg.steps, 1)
+        if self.scfg.minutes > 0 and self.started is not None:
+            done = max(done, (time.perf_counter() - self.started) / (60 * self.scfg.minutes))
+        return done
 
     @property
     def next_stage_file(self) -> Path:

@@ -155,3 +155,19 @@ def test_eval_app_only_remeasures_the_app_numbers_and_keeps_the_rest(run):
     assert after["examples"] == before["examples"]
     assert after["setup"]["app_remeasured_on"] == "cpu"
     assert after["app_psnr_region_db"] == pytest.approx(before["app_psnr_region_db"], abs=1e-6)
+
+
+def test_the_learning_rate_warms_up_then_decays_by_cosine_to_its_final_share():
+    from liveedit_app.distill.trainer import set_lr
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.0)
+
+    def lr(step, progress, final=0.1):
+        set_lr(opt, 1e-3, step, 10, progress, final)
+        return opt.param_groups[0]["lr"]
+
+    assert lr(0, 0.0) == pytest.approx(1e-4)  # warm-up
+    assert lr(50, 0.0) == pytest.approx(1e-3)
+    assert lr(50, 0.5) == pytest.approx(0.55e-3)
+    assert lr(50, 1.0) == pytest.approx(1e-4) == lr(50, 3.0)
+    assert lr(50, 0.7, final=1.0) == pytest.approx(1e-3)  # constant by default
