@@ -122,6 +122,12 @@ def app_folders() -> dict[str, Path]:
     }
 
 
+# folders may hold spaces ("My Videos") when a separator follows the name at once; the file name
+# ends at the first space, quote or line end
+_DIRECTORY = r"""[/\\](?:[^/\\'"\r\n,;]*[^\s/\\'",;])?(?=[/\\])"""
+_UNDER_HOME = rf"""((?:{_DIRECTORY})*[/\\][^\s'"]*)?"""
+
+
 def _home_relative(path: str) -> str:
     home = str(Path.home())
     return "~" + path[len(home) :] if len(home) > 1 and path.startswith(home) else path
@@ -135,7 +141,7 @@ def scrub(text: str) -> str:
         text = text.replace(folder, f"\0app{i}\0")
     home = str(Path.home())
     if len(home) > 1:
-        text = re.sub(re.escape(home) + r"([/\\][^\s'\"]*)?", _cut_home_path, text)
+        text = re.sub(re.escape(home) + _UNDER_HOME, _cut_home_path, text)
     for i, folder in enumerate(folders):
         text = text.replace(f"\0app{i}\0", _home_relative(folder))
     return text

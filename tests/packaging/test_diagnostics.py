@@ -102,3 +102,14 @@ def test_diagnostics_into_a_folder_writes_the_zip_inside_it(creator_home, tmp_pa
     written = Path(capsys.readouterr().out.strip())
     assert written.parent == tmp_path and written.suffix == ".zip"
     assert "system.json" in _members(written)
+
+
+@pytest.mark.parametrize(("where", "kept"), [
+    ("My Videos/holiday 2026/clip.mp4", "clip.mp4"),
+    ("Videos\\Summer trip\\take.mov", "take.mov"),
+    ("clip.mp4", "clip.mp4"),
+])
+def test_folder_names_with_spaces_are_scrubbed_too(creator_home, where, kept):
+    sep = "\\" if "\\" in where else "/"
+    text = f'could not open "{creator_home}{sep}{where}" and {creator_home}/b.mp4; retrying'
+    assert diagnostics.scrub(text) == f'could not open "~/…/{kept}" and ~/…/b.mp4; retrying'
