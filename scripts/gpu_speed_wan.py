@@ -7,14 +7,21 @@ refresh pass (5 DiT passes per chunk), KV window 21 latent frames, bf16, text en
 random context. "video FPS" = 81 frames / time of the first 7 chunks (the reference's 25.9 FPS);
 "steady FPS" = 12 frames / median chunk time once the window is full (a live stream's rate).
 
-One call (<= 6 min on an H100, compiles included) measures, in this order: eager; the staged
-compile of `engine/wan/accelerate.py` (the default); + the GELU epilogue; the static-skip cache
-(still and moving user mask, with dynamo's graph count per chunk: no compile after chunk 1);
-end to end with the tiny AE; DiT + full Wan VAE decode; a kernel profile of a steady chunk; the
-compile baseline of the last session (whole blocks); the opt-in FP8 linears (with their error
-against bf16); then optional extras while time is left (--budget-s). Every variant's outputs are
-compared with eager (relative error); the JSON is rewritten after each step, so a run cut short
-keeps what it measured; a table is printed last.
+The DiT runs as the editor runs it on CUDA (`accelerate.compile_for_streaming`: staged compile +
+GELU epilogue). Parts (--parts, comma-separated; default = run 5's):
+  dit          DiT alone (the same run's upper bound for the end-to-end numbers)
+  ae           the tiny AE alone per chunk (encode 12 frames, decode 3 latents), eager and
+               compiled (`accelerate.compile_autoencoder`), and how far the compiled one moves
+  e2e          tiny AE encode + DiT + decode, one after the other, eager AE and compiled AE
+  overlap      the same with the AE on a second CUDA stream: chunk k's DiT (high-priority
+               stream) runs alongside the encode of chunk k+1 and the decode of chunk k-1
+  static       static-skip cache (1/4 box, still background), token share per chunk: DiT
+               alone (cuDNN autotuning now on), then e2e with the fastest AE setting above
+  eager, ceilings, profile, wanvae: run 4's eager DiT, kernel ceilings, kernel profile of a
+               steady chunk, DiT + full Wan VAE decode (not in the default set)
+The JSON is rewritten after each part, so a run cut short keeps what it measured; a table is
+printed last. Run 4 (FP8 linears, Wan VAE convs as 2D, whole-block compile: measured and
+removed) is `git show 02a3b24:scripts/gpu_speed_wan.py`.
 
     PYTHONPATH=. python3 scripts/gpu_speed_wan.py --out "$OUT/wan-h100.json"
     PYTHONPATH=. python3 scripts/gpu_speed_wan.py --smoke        # CPU, toy sizes: checks the script
@@ -108,6 +115,62 @@ def chunk_flops(s: Setting, k: int) -> float:
     return 5 * flops_per_pass(s, kv)
 
 
+class Lanes:
+    """The DiT's CUDA stream (high priority) and the autoencoder's (default priority), with the
+    events and `record_stream` calls that hand tensors from one to the other. On a CPU (--smoke)
+    everything runs in order on the host and the hand-overs do nothing."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        if self.cuda:
+            self.dit = torch.cuda.Stream(priority=-10)  # clamped to the highest priority
+            self.ae = torch.cuda.Stream(priority=0)
+        self.t0: float | torch.cuda.Event = 0.0
+
+    def main(self):  # noqa: ANN201
+        return torch.cuda.stream(self.dit) if self.cuda else contextlib.nullcontext()
+
+    def side(self):  # noqa: ANN201
+        return torch.cuda.stream(self.ae) if self.cuda else contextlib.nullcontext()
+
+    def _mark(self, stream):  # noqa: ANN001, ANN202
+        if not self.cuda:
+            return None
+        event = torch.cuda.Event(enable_timing=True)
+        event.record(stream)
+        return event
+
+    def mark_main(self):  # noqa: ANN201
+        return self._mark(self.dit) if self.cuda else None
+
+    def mark_side(self):  # noqa: ANN201
+        return self._mark(self.ae) if self.cuda else None
+
+    def main_waits(self, event, tensor: torch.Tensor) -> None:  # noqa: ANN001
+        if self.cuda:
+            self.dit.wait_event(event)
+            tensor.record_stream(self.dit)
+
+    def side_waits(self, event, tensor: torch.Tensor) -> None:  # noqa: ANN001
+        if self.cuda:
+            self.ae.wait_event(event)
+            tensor.record_stream(self.ae)
+
+    def start(self) -> None:
+        self.t0 = self._mark(torch.cuda.current_stream()) if self.cuda else time.perf_counter()
+
+    def stamp_side(self):  # noqa: ANN201
+        return self.mark_side() if self.cuda else time.perf_counter()
+
+    def seconds_to(self, stamp) -> float:  # noqa: ANN001
+        """Seconds from `start` to `stamp` (call after a device sync)."""
+        if stamp is None:
+            return math.nan
+        if self.cuda:
+            return self.t0.elapsed_time(stamp) / 1000
+        return stamp - self.t0
+
+
 class Bench:
     def __init__(self, s: Setting) -> None:
         self.s = s
@@ -124,7 +187,8 @@ class Bench:
         self.src = torch.randn(shape, generator=gen, device=s.device, dtype=s.dtype)
         self.ctx = torch.randn(1, s.text_len, s.cfg.text_dim, generator=gen, device=s.device,
                                dtype=s.dtype)  # fmt: skip
-        self.pixels = torch.rand(1, s.chunks * s.chunk * 4, 3, 8 * s.lat_h, 8 * s.lat_w,
+        # one chunk more than the DiT runs: a live stream encodes the next chunk's frames early
+        self.pixels = torch.rand(1, (s.chunks + 1) * s.chunk * 4, 3, 8 * s.lat_h, 8 * s.lat_w,
                                  generator=gen, device=s.device, dtype=s.dtype)  # fmt: skip
         self.state = StreamState.create(self.dit, self.ctx, tokens_per_frame=s.tpf,
                                         window_frames=s.window)  # fmt: skip
@@ -142,6 +206,7 @@ class Bench:
         torch.manual_seed(seed)
         times, outs = [], []
         self.graphs_per_chunk = []
+        self.shares = []
         for k in range(s.chunks):
             graphs = dynamo_graphs()
             lo, hi = k * s.chunk, (k + 1) * s.chunk
@@ -160,7 +225,98 @@ class Bench:
             times.append(time.perf_counter() - t0)
             outs.append(out[:, -1:].float().clone())
             self.graphs_per_chunk.append(dynamo_graphs() - graphs)
+            if planner is not None:
+                self.shares.append(round(planner.share, 4))
         return times, outs
+
+    def overlapped(self, ae, chunks: int, video: bool, planner=None, mask=None, seed: int = 2):
+        """One stream with the AE on a side CUDA stream and no host wait between chunks: the side
+        stream encodes chunk k+1's frames while chunk k's DiT runs on a high-priority stream, then
+        decodes chunk k as soon as its DiT is done, alongside chunk k+1's DiT. `video`: the
+        81-frame video (no frames past the last chunk are encoded); else a live stream (the next
+        chunk's frames are always encoded). → (seconds from the start until each chunk's frames
+        were decoded, outputs)."""
+        s = self.s
+        lanes = Lanes(s.device)
+        self.state.reset()
+        ae.reset()
+        if planner is not None:
+            planner.reset()
+        self.shares = []
+        torch.manual_seed(seed)
+        stamps, outs, pending = [], [], {}
+
+        def encode(k: int) -> None:
+            lo = 4 * k * s.chunk
+            with lanes.side():
+                pending[k] = ae.encode(self.pixels[:, lo : lo + 4 * s.chunk]), lanes.mark_side()
+
+        s.sync()
+        lanes.start()
+        with torch.no_grad():
+            encode(0)
+            for k in range(chunks):
+                if k + 1 < chunks or not video:
+                    encode(k + 1)
+                y, ready = pending.pop(k)
+                lo = k * s.chunk
+                with lanes.main():
+                    lanes.main_waits(ready, y)
+                    m = mask(k) if callable(mask) else mask
+                    x0 = generate_chunk(self.dit, self.sampler, self.state,
+                                        self.noise[:, lo : lo + s.chunk], y, planner=planner,
+                                        mask=m)  # fmt: skip
+                    done = lanes.mark_main()
+                if planner is not None:
+                    self.shares.append(round(planner.share, 4))
+                with lanes.side():
+                    lanes.side_waits(done, x0)
+                    out = ae.decode(x0)
+                    outs.append(out[:, -1:].float().clone())
+                    stamps.append(lanes.stamp_side())
+            s.sync()
+        return [lanes.seconds_to(t) for t in stamps], outs
+
+    def measure_overlap(self, name: str, ae, **kw) -> dict:
+        """Warm-up stream, then s.timed_runs streams of the video (7 chunks) and of a live stream
+        of s.chunks chunks; the steady chunk time is the median gap between the times at which
+        consecutive chunks' frames were decoded once the window is full."""
+        s = self.s
+        t_warm = time.perf_counter()
+        self.overlapped(ae, s.chunks, video=False, **kw)
+        warm = time.perf_counter() - t_warm
+        before = dynamo_graphs()
+        video = [self.overlapped(ae, s.video_chunks, video=True, **kw)
+                 for _ in range(s.timed_runs)]  # fmt: skip
+        live = [self.overlapped(ae, s.chunks, video=False, **kw) for _ in range(s.timed_runs)]
+        timed_graphs = dynamo_graphs() - before
+        video_s = statistics.median(v[0][-1] for v in video)
+        gaps = [statistics.median(r[0][k] - (r[0][k - 1] if k else 0.0) for r in live)
+                for k in range(s.chunks)]  # fmt: skip
+        chunk = statistics.median(gaps[s.video_chunks :])
+        result = {
+            "name": name,
+            "video_fps": (4 * s.video_chunks * s.chunk - 3) / video_s,
+            "steady_fps": 4 * s.chunk / chunk,
+            "first_chunk_ms": 1000 * statistics.median(v[0][0] for v in video),
+            "steady_chunk_ms": 1000 * chunk,
+            "video_frames_out_ms": [round(1000 * statistics.median(v[0][k] for v in video), 2)
+                                    for k in range(s.video_chunks)],  # fmt: skip
+            "chunk_ms": [round(1000 * t, 2) for t in gaps],
+            "warmup_s": round(warm, 1),
+            "graphs_compiled_in_timed_streams": timed_graphs,
+            "dit_tflops_video": sum(chunk_flops(s, k) for k in range(s.video_chunks))
+            / video_s
+            / 1e12,
+            "outputs": video[0][1],
+        }
+        if self.shares:
+            result["token_share_per_chunk"] = self.shares
+        log(f"  {name:<34} video {result['video_fps']:6.1f} fps  steady "
+            f"{result['steady_fps']:6.1f} fps  first frames {result['first_chunk_ms']:7.1f} ms  "
+            f"(gaps between chunks' frames ms {result['chunk_ms']}, in timed streams "
+            f"{timed_graphs} graphs)")  # fmt: skip
+        return result
 
     @torch.no_grad()
     def fill_window(self) -> None:
@@ -202,6 +358,8 @@ class Bench:
             / 1e12,
             "outputs": runs[0][1],
         }
+        if self.shares:
+            result["token_share_per_chunk"] = self.shares
         log(f"  {name:<34} video {result['video_fps']:6.1f} fps  steady "
             f"{result['steady_fps']:6.1f} fps  first chunk {result['first_chunk_ms']:7.1f} ms  "
             f"(warm-up {warm:.0f} s, graphs compiled per warm-up chunk {warm_graphs}, "
@@ -306,82 +464,58 @@ def profile_pass(bench: Bench, label: str) -> dict:
             "top": [{"kernel": k, "ms": round(ms, 3), "count": c} for k, ms, c in kernels[:30]]}
 
 
-def build_ae(s: Setting, kind: str, vae_convs: str = "conv3d"):
-    """kind "taehv" (tiny AE) or "wanvae" (full Wan VAE), random weights, autotuned convs;
-    vae_convs "conv3d" (as built), "as2d" or "as2d_channels_last" (accelerate.conv3d_as_conv2d)."""
+def build_ae(s: Setting, kind: str, compiled: bool = False, backend: str | None = None):
+    """kind "taehv" (tiny AE) or "wanvae" (full Wan VAE), random weights, autotuned convs; the
+    tiny one compiled with `accelerate.compile_autoencoder` if asked."""
     from liveedit_app.engine.wan.vae import WanVAE, WanVAEAutoencoder
 
     model = TAEHV() if kind == "taehv" else WanVAE()
     init_random_(model, seed=3)
     model = model.to(s.device, s.dtype).eval()
-    if kind == "wanvae" and vae_convs != "conv3d":
-        accelerate.conv3d_as_conv2d(model, channels_last=vae_convs.endswith("channels_last"))
     ae = TAEHVAutoencoder(model) if kind == "taehv" else WanVAEAutoencoder(model)
+    if compiled:
+        accelerate.compile_autoencoder(ae, backend=backend)
     return accelerate.tune_autoencoder(ae)
 
 
-def ae_timing(s: Setting, bench: Bench) -> dict:
-    """Autoencoders alone, per steady chunk: encode 12 frames, decode 3 latents."""
-    out: dict = {}
-    if s.smoke:
-        return out
-    pix, lat = bench.pixels[:, :12], bench.src[:, :3]
-    for kind in ("taehv", "wanvae"):
-        ae = build_ae(s, kind)
-        with torch.no_grad():
-            ae.reset()
-            ae.encode(pix)  # past the stream's first frames
-            ae.decode(lat[:, :1])
-            out[f"{kind}_encode_12_frames_ms"] = 1000 * time_fn(lambda a=ae: a.encode(pix), 8)
-            out[f"{kind}_decode_3_latents_ms"] = 1000 * time_fn(lambda a=ae: a.decode(lat), 8)
-        del ae
-        torch.cuda.empty_cache()
-    log("autoencoders:", {k: round(v, 2) for k, v in out.items()})
-    return out
-
-
-def first_velocity(bench: Bench) -> torch.Tensor:
-    """The DiT's velocity [1, 3, 16, h, w] for chunk 0 at t=1000 on a fresh cache (fp32)."""
-    s = bench.s
-    bench.state.reset()
-    t = torch.full((1, s.chunk), 1000.0, device=s.device)
-    with torch.no_grad():
-        v = bench.dit.forward_chunk(bench.noise[:, :3], bench.src[:, :3], t, bench.state.ctx_kv,
-                                    bench.state.cache, 0)  # fmt: skip
-    return v.float()
-
-
-def vae_conv_timing(s: Setting, bench: Bench) -> dict:
-    """Full Wan VAE decode of 3 latents (a steady chunk) with its causal convs as built (3D)
-    and as 2D convs over tap-stacked frames; ms per chunk, and the largest output difference."""
-    out: dict = {}
-    lat = bench.src[:, :3]
-    ref = None
-    for convs in ("conv3d", "as2d", "as2d_channels_last"):
-        ae = build_ae(s, "wanvae", convs)
-        with torch.no_grad():
-            ae.reset()
-            ae.decode(lat[:, :1])  # past the stream's first latent
-            snapshot = {k: v.clone() if isinstance(v, torch.Tensor) else v
-                        for k, v in ae._dec_cache.items()}  # fmt: skip
-            frames = ae.decode(lat).float()
-            ref = frames if ref is None else ref
-            out[f"{convs}_max_abs_diff"] = float((frames - ref).abs().max())
-            ae._dec_cache = snapshot
-            reps = 2 if s.smoke else 8
-            out[convs] = 1000 * (time_fn(lambda a=ae: a.decode(lat), reps) if not s.smoke
-                                 else timed_once(lambda a=ae: a.decode(lat)))  # fmt: skip
-        del ae
-        if s.device.type == "cuda":
-            torch.cuda.empty_cache()
-    log("Wan VAE decode of 3 latents, ms:", {k: round(v, 3) for k, v in out.items()})
-    return out
-
-
-def timed_once(fn) -> float:
-    t0 = time.perf_counter()
+def clock(s: Setting, fn, reps: int = 8) -> float:
+    """Median seconds of fn (CUDA events on a GPU, the host clock on a CPU)."""
+    if s.device.type == "cuda":
+        return time_fn(fn, reps)
     fn()
-    return time.perf_counter() - t0
+    times = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def ae_timing(s: Setting, bench: Bench, tiny_ae) -> dict:  # noqa: ANN001
+    """The tiny AE alone per steady chunk (encode 12 frames, decode 3 latents), eager and
+    compiled, and the largest difference between the two over a 3-chunk stream."""
+    out: dict = {}
+    pix, lat = bench.pixels[:, : 4 * s.chunk], bench.src[:, : s.chunk]
+    streams = {}
+    for compiled in (False, True):
+        tag = "compiled" if compiled else "eager"
+        t = time.perf_counter()
+        ae = tiny_ae(compiled)
+        with torch.no_grad():
+            ae.reset()
+            got = []
+            for k in range(3):  # the stream's first chunk, then later ones (both graphs)
+                got.append(ae.encode(bench.pixels[:, 12 * k : 12 * k + 12]).float())
+                got.append(ae.decode(bench.src[:, 3 * k : 3 * k + 3]).float())
+            streams[tag] = got
+            out[f"{tag}_first_stream_s"] = round(time.perf_counter() - t, 1)
+            out[f"{tag}_encode_12_frames_ms"] = 1000 * clock(s, lambda a=ae: a.encode(pix))
+            out[f"{tag}_decode_3_latents_ms"] = 1000 * clock(s, lambda a=ae: a.decode(lat))
+    out["compiled_max_abs_diff"] = max(float((a - b).abs().max()) for a, b in
+                                       zip(streams["eager"], streams["compiled"], strict=True))
+    out["compiled_rel_err"] = rel_err(streams["compiled"], streams["eager"])
+    log("tiny AE per chunk:", {k: round(v, 4) for k, v in out.items()})
+    return out
 
 
 def box_mask(s: Setting, top: int, left: int, h: int, w: int) -> torch.Tensor:
@@ -392,32 +526,22 @@ def box_mask(s: Setting, top: int, left: int, h: int, w: int) -> torch.Tensor:
 
 
 class Scene:
-    """Source latents and pixels of a scene that is still outside a user mask and changes inside
-    it; `masks(k)` is chunk k's mask. still: a fixed box of 1/4 of the frame. moving: a box that
-    moves and changes size every chunk (the kept-token count changes, in buckets of 64)."""
+    """Source latents and pixels of a scene that is still outside a fixed box of 1/4 of the frame
+    (the user mask) and changes inside it; `masks(k)` is chunk k's mask."""
 
-    def __init__(self, bench: Bench, moving: bool) -> None:
+    def __init__(self, bench: Bench) -> None:
         s = bench.s
         self.s = s
-        if moving:
-            sizes = [(s.lat_h // 2, s.lat_w // 2), (s.lat_h // 3, s.lat_w // 2),
-                     (s.lat_h // 2, s.lat_w // 3), (s.lat_h // 4, s.lat_w // 4)]  # fmt: skip
-            self.boxes = []
-            for k in range(s.chunks):
-                h, w = sizes[k % len(sizes)]
-                top = (k * 3) % max(1, s.lat_h - h)
-                left = (k * 7) % max(1, s.lat_w - w)
-                self.boxes.append(box_mask(s, top, left, h, w))
-        else:
-            self.boxes = [box_mask(s, s.lat_h // 4, s.lat_w // 4, s.lat_h // 2, s.lat_w // 2)]
+        self.boxes = [box_mask(s, s.lat_h // 4, s.lat_w // 4, s.lat_h // 2, s.lat_w // 2)]
         src, pix = bench.src, bench.pixels
         self.src = src.clone()
         self.pixels = pix.clone()
-        for k in range(s.chunks):
+        box = self.masks(0).bool()
+        pbox = box[0, :1, 0].repeat_interleave(8, 1).repeat_interleave(8, 2)  # [1, H, W]
+        for k in range(s.chunks + 1):  # pixels: one chunk more (the live stream's look-ahead)
             lo = k * s.chunk
-            box = self.masks(k).bool()
-            self.src[:, lo : lo + 3] = torch.where(box, src[:, lo : lo + 3], src[:, :3])
-            pbox = box[0, :1, 0].repeat_interleave(8, 1).repeat_interleave(8, 2)  # [1, H, W]
+            if k < s.chunks:
+                self.src[:, lo : lo + 3] = torch.where(box, src[:, lo : lo + 3], src[:, :3])
             frames = slice(4 * lo, 4 * lo + 12)
             self.pixels[:, frames] = torch.where(pbox[None, :, None], pix[:, frames], pix[:, :1])
 
@@ -434,14 +558,8 @@ class Scene:
             bench.src, bench.pixels = saved
 
 
-def compile_whole_blocks(dit: CausalDiT, backend: str) -> None:
-    """The last session's compile (the baseline): each block's forward and the head, with the
-    attention call as a graph break."""
-    accelerate.undo_compile(dit)
-    torch._dynamo.config.cache_size_limit = max(64, torch._dynamo.config.cache_size_limit)
-    for block in dit.blocks:
-        block.compile(backend=backend)
-    dit.head.compile(backend=backend)
+PARTS = ("dit", "ae", "e2e", "overlap", "static")
+MORE = ("eager", "ceilings", "profile", "wanvae")
 
 
 def main() -> int:
@@ -450,17 +568,17 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true", help="CPU, toy sizes")
     ap.add_argument("--backend", default=None,
                     help="torch.compile backend (default: inductor on a GPU, eager with --smoke)")
-    ap.add_argument("--budget-s", type=float, default=240.0,
-                    help="optional extras run only while the elapsed time is below this")
-    ap.add_argument(
-        "--skip", default="",
-        help="comma-separated parts to skip: ceilings, gelu, 'static still', 'static moving', "
-        "'e2e taehv', 'e2e wan vae decode', profile, 'compile baseline', fp8, extras",
-    )  # fmt: skip
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help=f"comma-separated, in any order, of {PARTS + MORE}")
+    ap.add_argument("--budget-s", type=float, default=200.0,
+                    help="the static part starts only while the elapsed time is below this")
     args = ap.parse_args()
     t_start = time.perf_counter()
     s = Setting(args.smoke)
-    skip = set(filter(None, args.skip.split(",")))
+    parts = set(filter(None, args.parts.split(",")))
+    unknown = parts - set(PARTS + MORE)
+    if unknown:
+        ap.error(f"unknown parts {sorted(unknown)}")
     # on a CPU (--smoke) dynamo still traces every compiled stage, the graphs then run as is
     backend = args.backend or ("eager" if s.smoke else "inductor")
     report: dict = {"setting": {
@@ -470,7 +588,8 @@ def main() -> int:
         "video_chunks": s.video_chunks, "dtype": "bf16", "weights": "random N(0,0.02)",
         "timing": "host clock around each chunk with a device sync; medians of "
                   f"{s.timed_runs} streams after one warm-up stream",
-        "mask_cache_bucket": 64 if not s.smoke else 1,
+        "dit": "accelerate.compile_for_streaming (staged compile + GELU epilogue)",
+        "parts": sorted(parts), "mask_cache_bucket": 64 if not s.smoke else 1,
     }}  # fmt: skip
     if s.device.type == "cuda":
         report["device"] = {
@@ -478,7 +597,8 @@ def main() -> int:
             "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
         }  # fmt: skip
         log("device:", report["device"])
-    report["ceilings"] = ceilings(s) if "ceilings" not in skip else {}
+    if "ceilings" in parts:
+        report["ceilings"] = ceilings(s)
 
     bench = Bench(s)
     report["dit_params"] = bench.params
@@ -489,10 +609,9 @@ def main() -> int:
     report["errors"] = errors
     report["reference"] = {"dit_only_fps": 25.9, "full_wan_vae_fps": 16.3, "chunk_ms": 447,
                            "source": "shared/reference/reference-speed.md"}  # fmt: skip
-    report["last_session"] = {"eager_video_fps": 32.0, "compile_video_fps": 35.1,
-                              "e2e_taehv_video_fps": 33.9, "dit_wan_vae_decode_video_fps": 20.8,
-                              "static_skip_video_fps": 30.6, "source": "wan-h100.json run3"}
-    base: dict = {}
+    report["run4"] = {"dit_video_fps": 40.3, "e2e_taehv_video_fps": 37.4,
+                      "e2e_taehv_static_skip_video_fps": 38.3, "taehv_encode_ms": 9.97,
+                      "taehv_decode_ms": 14.42, "source": "benchmarks/wan-h100-run4.json"}
 
     def save() -> None:
         report["elapsed_s"] = round(time.perf_counter() - t_start, 1)
@@ -503,15 +622,12 @@ def main() -> int:
 
     def attempt(name: str, fn, optional: bool = False):
         elapsed = time.perf_counter() - t_start
-        if name in skip or (optional and ("extras" in skip or elapsed > args.budget_s)):
+        if optional and elapsed > args.budget_s:
             log(f"  {name}: skipped at {elapsed:.0f} s")
             return None
         try:
             res = fn()
             if isinstance(res, dict) and "video_fps" in res:
-                if base and "token_share_last_chunk" not in res \
-                        and not res["name"].startswith("e2e"):  # same inputs as eager
-                    res["rel_err_vs_eager"] = rel_err(res["outputs"], base["outputs"])
                 results.append(res)
             return res
         except Exception as err:  # noqa: BLE001 - a failing variant must not end the run
@@ -522,125 +638,76 @@ def main() -> int:
         finally:
             save()
 
-    log("DiT only:")
-    base.update(attempt("eager", lambda: bench.measure("eager (SDPA default = cuDNN)")) or {})
     dit = bench.dit
+    if "eager" in parts:
+        attempt("eager", lambda: bench.measure("eager (SDPA default = cuDNN)"))
     accelerate.compile_for_streaming(dit, backend=backend)
-    best = attempt("staged compile", lambda: bench.measure("staged compile (accelerate)"))
-    label = "staged compile"
-    gelu = attempt("gelu", lambda: (accelerate.fuse_gelu_epilogue(dit),
-                                    bench.measure("staged compile + GELU epilogue"))[1])
-    if gelu is not None and (best is None or gelu["video_fps"] > best["video_fps"]):
-        best, label = gelu, "staged compile + GELU epilogue"
-    else:
-        accelerate.fuse_gelu_epilogue(dit, on=False)
-    report["best_bf16"] = label
-    log(f"best bf16 DiT: {label}")
+    label = "DiT (staged compile + GELU epilogue)"
+    if "dit" in parts:
+        attempt("dit", lambda: bench.measure(label))
+    tiny: dict = {}
 
-    log("static-skip cache (fixed shapes: staged compile, kept counts in buckets of 64):")
-    bucket = report["setting"]["mask_cache_bucket"]
-    for moving in (False, True):
-        name = "static moving" if moving else "static still"
-        what = "moving box of changing size" if moving else "1/4 box, still background"
+    def tiny_ae(compiled: bool):  # noqa: ANN202 - one of each, compiled once
+        if compiled not in tiny:
+            tiny[compiled] = build_ae(s, "taehv", compiled, backend)
+        return tiny[compiled]
 
-        def run_skip(moving=moving, what=what):  # noqa: ANN001, ANN202
-            scene = Scene(bench, moving)
-            skip_cache = mask_cache.StaticSkipCache(dit, steps=len(s.steps), bucket=bucket)
+    if "ae" in parts:
+        report["tiny_ae"] = attempt("ae", lambda: ae_timing(s, bench, tiny_ae)) or {}
+
+    def e2e(title: str, compiled: bool, overlap: bool, **kw) -> dict:
+        ae = tiny_ae(compiled)
+        if overlap:
+            return bench.measure_overlap(title, ae, **kw)
+        return bench.measure(title, ae=ae, **kw)
+
+    for compiled in (False, True):
+        tag = "compiled" if compiled else "eager"
+        if "e2e" in parts:
+            attempt(f"e2e {tag}", lambda c=compiled, t=tag: e2e(
+                f"e2e: TAEHV {t} + DiT, in turn", c, overlap=False))  # fmt: skip
+        if "overlap" in parts:
+            attempt(f"overlap {tag}", lambda c=compiled, t=tag: e2e(
+                f"e2e: TAEHV {t} on a 2nd stream || DiT", c, overlap=True))  # fmt: skip
+    if "static" in parts:
+        overlap = _best(results, "2nd stream")
+        compiled = _best(results, "compiled")
+
+        def run_static(with_ae: bool) -> dict:
+            scene = Scene(bench)
+            skip = mask_cache.StaticSkipCache(dit, steps=len(s.steps),
+                                              bucket=report["setting"]["mask_cache_bucket"])
+            how = f"TAEHV {'compiled' if compiled else 'eager'}" + (
+                " on a 2nd stream" if overlap else ", in turn")
             with scene.on(bench):
-                res = bench.measure(f"{label} + static-skip cache ({what})",
-                                    planner=skip_cache, mask=scene.masks)  # fmt: skip
-            res["token_share_last_chunk"] = skip_cache.share
-            return res
+                if not with_ae:  # run 4's 54.0 FPS, now after the AEs turned cuDNN autotuning on
+                    return bench.measure(f"{label} + static-skip cache (1/4 box)",
+                                         planner=skip, mask=scene.masks)  # fmt: skip
+                return e2e(f"e2e: {how} + DiT + static-skip cache (1/4 box)", compiled,
+                           overlap, planner=skip, mask=scene.masks)  # fmt: skip
 
-        attempt(name, run_skip)
+        attempt("static dit", lambda: run_static(False), optional=True)
+        attempt("static", lambda: run_static(True), optional=True)
+    if "wanvae" in parts:
+        def wan_vae() -> dict:
+            ae = build_ae(s, "wanvae")
+            return bench.measure(f"e2e: {label} + full Wan VAE decode", ae=ae, encode=False)
 
-    log("end to end:")
-
-    def e2e(kind: str, encode: bool, title: str, vae_convs: str = "conv3d", **kw):
-        ae = build_ae(s, kind, vae_convs)
-        try:
-            return bench.measure(title, ae=ae, encode=encode, **kw)
-        finally:
-            del ae
-            if s.device.type == "cuda":
-                torch.cuda.empty_cache()
-
-    attempt("e2e taehv", lambda: e2e("taehv", True, f"e2e: taehv enc + {label} + dec"))
-    attempt("e2e wan vae decode",
-            lambda: e2e("wanvae", False, f"e2e: {label} + full Wan VAE decode"))  # fmt: skip
-    report["wan_vae_decode_convs"] = attempt("wan vae 2d", lambda: vae_conv_timing(s, bench)) or {}
-    layouts = report["wan_vae_decode_convs"]
-    faster = [k for k in ("as2d", "as2d_channels_last")
-              if layouts.get(k, math.inf) < 0.95 * layouts.get("conv3d", 0.0)]
-    if faster:
-        fastest = min(faster, key=layouts.get)
-        attempt("e2e wan vae decode 2d", lambda: e2e(
-            "wanvae", False, f"e2e: {label} + full Wan VAE decode, convs {fastest}",
-            vae_convs=fastest))  # fmt: skip
-    if "profile" not in skip:
-        report["profile_best"] = profile_pass(bench, label)
+        attempt("wanvae", wan_vae)
+    if "profile" in parts:
+        report["profile"] = profile_pass(bench, label)
         save()
 
-    log("compile baseline (last session: whole blocks, attention call as a graph break):")
-    gelu_on = isinstance(dit.blocks[0].ffn, accelerate.GeluEpilogueFFN)
-    accelerate.fuse_gelu_epilogue(dit, on=False)
-    attempt("compile baseline", lambda: (compile_whole_blocks(dit, backend),
-                                         bench.measure("compile baseline (whole blocks)"))[1])
-    accelerate.compile_for_streaming(dit, backend=backend)
-    accelerate.fuse_gelu_epilogue(dit, on=gelu_on)
-
-    log("extras (while time is left):")
-
-    def static_shapes():  # noqa: ANN202
-        # dynamo's cached dynamic graphs would accept any size: drop them (the FP8 step below
-        # compiles its own graphs anyway)
-        torch._dynamo.reset()
-        accelerate.compile_for_streaming(dit, backend=backend, dynamic_tokens=False)
-        return bench.measure(f"{label}, static token dims")
-
-    attempt("e2e taehv static", lambda: _e2e_static(bench, label, bucket), optional=True)
-    report["autoencoders"] = attempt("autoencoders", lambda: ae_timing(s, bench),
-                                     optional=True) or {}  # fmt: skip
-
-    # last of the bf16 extras: it throws away the compiled graphs
-    attempt("static token dims", static_shapes, optional=True)
-
-    log("FP8 linears (opt-in; changes results):")
-
-    def fp8():  # noqa: ANN202
-        accelerate.undo_compile(dit)
-        accelerate.fuse_gelu_epilogue(dit, on=False)
-        v_bf16 = first_velocity(bench)
-        up = dit.blocks[0].ffn[0]
-        x = torch.randn(s.chunk * s.tpf, up.in_features, device=s.device, dtype=s.dtype)
-        with torch.no_grad():
-            gemm_err = rel_err([accelerate.Fp8Linear(up)(x).float()], [up(x).float()])
-        count = accelerate.to_fp8(dit)
-        accelerate.compile_for_streaming(dit, backend=backend)
-        res = bench.measure(f"staged compile + FP8 linears ({count})")
-        res["velocity_rel_err_vs_bf16"] = rel_err([first_velocity(bench)], [v_bf16])
-        if best is not None:
-            res["rel_err_vs_best_bf16"] = rel_err(res["outputs"], best["outputs"])
-        res["ffn_up_gemm_rel_err_vs_bf16"] = gemm_err
-        log(f"  FP8 rel err vs bf16: one FFN GEMM {gemm_err:.2e}, velocity of the first pass "
-            f"{res['velocity_rel_err_vs_bf16']:.2e} (random weights: the residual stream "
-            f"dilutes the blocks' error; the GEMM's is the one to trust)")  # fmt: skip
-        return res
-
-    attempt("fp8", fp8)
-    save()
     log(
-        "\n| variant | video FPS (81 frames) | steady FPS | first chunk ms | steady chunk ms "
-        "| DiT TFLOP/s (video) | graphs compiled in timed streams | rel err vs eager |"
+        "\n| variant | video FPS (81 frames) | steady FPS | first frames ms | steady chunk ms "
+        "| DiT TFLOP/s (video) | graphs compiled in timed streams |"
     )
-    log("|---|---|---|---|---|---|---|---|")
+    log("|---|---|---|---|---|---|---|")
     for r in results:
-        err = r.get("rel_err_vs_eager")
         log(
             f"| {r['name']} | {r['video_fps']:.1f} | {r['steady_fps']:.1f} | "
             f"{r['first_chunk_ms']:.0f} | {r['steady_chunk_ms']:.0f} | "
-            f"{r['dit_tflops_video']:.0f} | {r['graphs_compiled_in_timed_streams']} | "
-            f"{'' if err is None else f'{err:.1e}'} |"
+            f"{r['dit_tflops_video']:.0f} | {r['graphs_compiled_in_timed_streams']} |"
         )
     if errors:
         log("errors:", json.dumps(errors, indent=1))
@@ -648,17 +715,10 @@ def main() -> int:
     return 0
 
 
-def _e2e_static(bench: Bench, label: str, bucket: int) -> dict:
-    """The whole live path: still scene in pixels, tiny AE, static-skip cache."""
-    s = bench.s
-    scene = Scene(bench, moving=False)
-    skip_cache = mask_cache.StaticSkipCache(bench.dit, steps=len(s.steps), bucket=bucket)
-    ae = build_ae(s, "taehv")
-    with scene.on(bench):
-        res = bench.measure(f"e2e: taehv + {label} + static-skip cache (1/4 box)", ae=ae,
-                            planner=skip_cache, mask=scene.masks)  # fmt: skip
-    res["token_share_last_chunk"] = skip_cache.share
-    return res
+def _best(results: list[dict], word: str) -> bool:
+    """Whether the fastest end-to-end variant measured so far has `word` in its name."""
+    e2e = [r for r in results if r["name"].startswith("e2e")]
+    return bool(e2e) and word in max(e2e, key=lambda r: r["video_fps"])["name"]
 
 
 if __name__ == "__main__":

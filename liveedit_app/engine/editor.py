@@ -60,8 +60,12 @@ def steps_for(count: int, default: tuple[int, ...]) -> tuple[int, ...]:
 
 class StreamEditor:
     def __init__(self, cfg: ModelConfig, dit: CausalDiT, autoencoder, text_encoder, *,
-                 device: torch.device, dtype: torch.dtype, compile: bool = False,
+                 device: torch.device, dtype: torch.dtype, compile: bool | None = None,
                  mask_cache: str = "static") -> None:
+        """compile None: on CUDA, yes (staged compile + GELU epilogue, the fastest measured
+        path; the first chunk pays the compile); on a CPU, no."""
+        if compile is None:
+            compile = device.type == "cuda"
         self.cfg = cfg
         self.device = device
         self.dtype = dtype
@@ -111,7 +115,7 @@ class StreamEditor:
 
     @classmethod
     def load(cls, name_or_path: str | Path = DEFAULT_MODEL, device: str = "auto",
-             compile: bool = False, mask_cache: str = "static") -> StreamEditor:
+             compile: bool | None = None, mask_cache: str = "static") -> StreamEditor:
         """A model by name (user models, then shipped), folder or model.json path."""
         folder, _card, cfg = checkpoint.read_card(find_model(name_or_path))
         dev = pick_device(device)
@@ -124,7 +128,7 @@ class StreamEditor:
 
     @classmethod
     def from_config(cls, cfg: ModelConfig, seed: int = 0, device: str = "cpu",
-                    text_encoder: str | None = "hash", compile: bool = False,
+                    text_encoder: str | None = "hash", compile: bool | None = None,
                     mask_cache: str = "static") -> StreamEditor:
         """Random weights (tests, speed benchmarks). text_encoder None = the config's own."""
         torch.manual_seed(seed)

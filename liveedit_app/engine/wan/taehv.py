@@ -72,7 +72,7 @@ class TGrow(nn.Module):
         return self.conv(x).reshape(nt * self.stride, c, h, w)
 
 
-def _run(layers: nn.Sequential, x: torch.Tensor, memory: list | None) -> torch.Tensor:
+def run_layers(layers: nn.Sequential, x: torch.Tensor, memory: list | None) -> torch.Tensor:
     """Apply `layers` to frames x [N, T, C, H, W] in parallel over time.
 
     `memory[i]` is the last input frame of MemBlock i from the previous call ([N, 1, C, H, W]) or
@@ -134,11 +134,11 @@ class TAEHV(nn.Module):
         short = -frames.shape[1] % self.t_downscale
         if short:
             frames = torch.cat([frames, frames[:, -1:].expand(-1, short, -1, -1, -1)], 1)
-        return _run(self.encoder, frames, None)
+        return run_layers(self.encoder, frames, None)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """A whole clip; the first `frames_to_trim` frames are dropped."""
-        return _run(self.decoder, latents, None).clamp(0, 1)[:, self.frames_to_trim :]
+        return run_layers(self.decoder, latents, None).clamp(0, 1)[:, self.frames_to_trim :]
 
     def load_published(self, state: dict[str, torch.Tensor]) -> None:
         """Strict load of a state dict in the published layout.
@@ -179,6 +179,7 @@ class TAEHVStream:
 
     def __init__(self, model: TAEHV) -> None:
         self.model = model
+        self.run = run_layers  # accelerate.compile_autoencoder puts a compiled one here
         self.reset()
 
     def reset(self) -> None:
@@ -197,11 +198,11 @@ class TAEHVStream:
             n, _, _, h, w = frames.shape
             s = self.model.space_scale
             return frames.new_zeros(n, 0, self.model.latent_channels, h // s, w // s)
-        return _run(self.model.encoder, frames[:, :whole], self._enc_memory)
+        return self.run(self.model.encoder, frames[:, :whole], self._enc_memory)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """latents [N, T, C, h, w] → frames [N, 4T (− 3 on the first call), 3, 8h, 8w]."""
-        frames = _run(self.model.decoder, latents, self._dec_memory).clamp(0, 1)
+        frames = self.run(self.model.decoder, latents, self._dec_memory).clamp(0, 1)
         trim = min(self._to_trim, frames.shape[1])
         self._to_trim -= trim
         return frames[:, trim:]
@@ -222,17 +223,17 @@ class TAEHVAutoencoder(nn.Module):
         super().__init__()
         self.model = model if model is not None else TAEHV()
         self.latent_channels = self.model.latent_channels
-        self._stream = TAEHVStream(self.model)
+        self.stream = TAEHVStream(self.model)
 
     @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """[B, F, 3, H, W] in [0, 1] → normalised latents [B, k, 16, H/8, W/8]."""
-        return self._stream.encode(frames.to(self.model.encoder[0].weight.dtype))
+        return self.stream.encode(frames.to(self.model.encoder[0].weight.dtype))
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Normalised latents [B, F, 16, h, w] → [B, 4F (− 3 first), 3, 8h, 8w] in [0, 1]."""
-        return self._stream.decode(z.to(self.model.decoder[1].weight.dtype))
+        return self.stream.decode(z.to(self.model.decoder[1].weight.dtype))
 
     def reset(self) -> None:
-        self._stream.reset()
+        self.stream.reset()
