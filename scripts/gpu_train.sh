@@ -2,6 +2,7 @@
 # Train a model end to end on a lent GPU machine, in the background, within one lease.
 #
 #   bash scripts/gpu_train.sh start CONFIG RUN     start every stage back to back; returns at once
+#                                                  (STAGES="stage2 stage3 eval": only those)
 #   bash scripts/gpu_train.sh status RUN           progress (poll with short calls)
 #   bash scripts/gpu_train.sh next RUN             end the running stage now (it saves and exports)
 #   bash scripts/gpu_train.sh pack RUN DEST        the models, metrics, logs and curves -> DEST/run.tgz
@@ -29,7 +30,7 @@ pipeline)
     began=$(date +%s)
     "$PY" -m liveedit_app.cli.train data --config "$cfg" --out "$run" >"$run/data.log" 2>&1 &
     data_pid=$!  # python itself, so that kill reaches it
-    for s in ae stage1 stage2 stage3 eval; do
+    for s in ${STAGES:-ae stage1 stage2 stage3 eval}; do
         echo "=== $s at $(( $(date +%s) - began ))s"
         if ! stage "$s" --config "$cfg" --out "$run"; then
             echo "=== $s FAILED"
@@ -61,7 +62,7 @@ pack)
     ls -la "$dest"
     ;;
 *)
-    sed -n '2,11p' "$0"
+    sed -n '2,12p' "$0"
     exit 2
     ;;
 esac

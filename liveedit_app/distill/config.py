@@ -49,6 +49,7 @@ class StageConfig:
     grad_clip: float = 10.0
     warmup: int = 50
     lr_final: float = 1.0  # lr at the stage's end as a share of lr (cosine decay; 1 = constant)
+    init: str = ""  # DiT weights to start from instead of the previous stage's (to continue one)
     log_every: int = 10
     save_every: int = 500
     shift: float = 3.0  # timestep grid shift for training draws

@@ -50,6 +50,7 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
     r = Run(cfg, out, stage)
     s = r.scfg
     dit = CausalDiT(cfg.model.dit).to(r.device)
+    init = Path(s.init) if s.init else init
     if init is not None:
         dit.load_state_dict(load_file(str(init)))
     model = distributed.wrap(dit, r.dist)  # before the optimizer: FSDP swaps the parameters

@@ -86,7 +86,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     r = Run(cfg, out, "stage3")
     s = r.scfg
     out = Path(out)
-    gen = load_dit(cfg, out / "stage2" / DIT_WEIGHTS, r.device).train()
+    gen = load_dit(cfg, s.init or out / "stage2" / DIT_WEIGHTS, r.device).train()
     real = load_dit(cfg, out / "stage1" / DIT_WEIGHTS, r.device).eval().requires_grad_(False)
     fake = load_dit(cfg, out / "stage1" / DIT_WEIGHTS, r.device).train()
     ema = EMA(gen)

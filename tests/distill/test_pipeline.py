@@ -171,3 +171,23 @@ def test_the_learning_rate_warms_up_then_decays_by_cosine_to_its_final_share():
     assert lr(50, 0.5) == pytest.approx(0.55e-3)
     assert lr(50, 1.0) == pytest.approx(1e-4) == lr(50, 3.0)
     assert lr(50, 0.7, final=1.0) == pytest.approx(1e-3)  # constant by default
+
+
+def test_a_stage_with_init_starts_from_those_weights(run, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    from liveedit_app.distill import stage2_causal
+    from liveedit_app.distill.config import load_config
+
+    out = tmp_path / "run"
+    for part in ("ae", "latents"):
+        shutil.copytree(run["out"] / part, out / part)
+    cfg = load_config(run["cfg"])
+    cfg.device = "cpu"
+    cfg.stage2.init, cfg.stage2.steps = str(run["out"] / "stage2" / "dit.safetensors"), 0
+    stage2_causal.run(cfg, out)
+    started, given = (load_file(str(p)) for p in (out / "stage2" / "dit.safetensors",
+                                                  run["out"] / "stage2" / "dit.safetensors"))
+    assert all(torch.equal(started[k], given[k]) for k in given)
