@@ -3,6 +3,7 @@
 #
 #   bash scripts/gpu_train.sh start CONFIG RUN     start every stage back to back; returns at once
 #                                                  (STAGES="stage2 stage3 eval": only those)
+#   bash scripts/gpu_train.sh data CONFIG RUN      only the clip generator, ahead of `start`
 #   bash scripts/gpu_train.sh status RUN           progress (poll with short calls)
 #   bash scripts/gpu_train.sh next RUN             end the running stage now (it saves and exports)
 #   bash scripts/gpu_train.sh pack RUN DEST        the models, metrics, logs and curves -> DEST/run.tgz
@@ -28,8 +29,12 @@ start)
 pipeline)
     cfg=$2 run=$3
     began=$(date +%s)
-    "$PY" -m liveedit_app.cli.train data --config "$cfg" --out "$run" >"$run/data.log" 2>&1 &
-    data_pid=$!  # python itself, so that kill reaches it
+    if [ -f "$run/data.pid" ] && kill -0 "$(cat "$run/data.pid")" 2>/dev/null; then
+        data_pid=$(cat "$run/data.pid")  # started earlier by `data`
+    else
+        "$PY" -m liveedit_app.cli.train data --config "$cfg" --out "$run" >"$run/data.log" 2>&1 &
+        data_pid=$!  # python itself, so that kill reaches it
+    fi
     for s in ${STAGES:-ae stage1 stage2 stage3 eval}; do
         echo "=== $s at $(( $(date +%s) - began ))s"
         if ! stage "$s" --config "$cfg" --out "$run"; then
@@ -50,6 +55,14 @@ status)
     ls "$run" | tr '\n' ' '; echo
     nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || true
     ;;
+data)
+    cfg=$2 run=$3
+    mkdir -p "$run"
+    setsid nohup "$PY" -m liveedit_app.cli.train data --config "$cfg" --out "$run" \
+        >"$run/data.log" 2>&1 </dev/null &
+    echo $! >"$run/data.pid"
+    echo "generating: $run/data.log"
+    ;;
 next)
     touch "$2/NEXT_STAGE"
     ;;
@@ -62,7 +75,7 @@ pack)
     ls -la "$dest"
     ;;
 *)
-    sed -n '2,12p' "$0"
+    sed -n '2,13p' "$0"
     exit 2
     ;;
 esac
