@@ -7,21 +7,21 @@ refresh pass (5 DiT passes per chunk), KV window 21 latent frames, bf16, text en
 random context. "video FPS" = 81 frames / time of the first 7 chunks (the reference's 25.9 FPS);
 "steady FPS" = 12 frames / median chunk time once the window is full (a live stream's rate).
 
-The DiT runs as the editor runs it on CUDA (`accelerate.compile_for_streaming`: staged compile +
-GELU epilogue). Parts (--parts, comma-separated; default = run 5's):
+The DiT and the tiny AE run as the editor runs them on CUDA (`accelerate.compile_for_streaming`:
+staged compile + GELU epilogue; `accelerate.compile_autoencoder`). Parts (--parts, comma-separated;
+default = run 5's without its second-stream rows):
   dit          DiT alone (the same run's upper bound for the end-to-end numbers)
   ae           the tiny AE alone per chunk (encode 12 frames, decode 3 latents), eager and
-               compiled (`accelerate.compile_autoencoder`), and how far the compiled one moves
+               compiled, and how far the compiled one moves
   e2e          tiny AE encode + DiT + decode, one after the other, eager AE and compiled AE
-  overlap      the same with the AE on a second CUDA stream: chunk k's DiT (high-priority
-               stream) runs alongside the encode of chunk k+1 and the decode of chunk k-1
   static       static-skip cache (1/4 box, still background), token share per chunk: DiT
-               alone (cuDNN autotuning now on), then e2e with the fastest AE setting above
+               alone (cuDNN autotuning on since the AEs), then e2e with the faster AE
   eager, ceilings, profile, wanvae: run 4's eager DiT, kernel ceilings, kernel profile of a
                steady chunk, DiT + full Wan VAE decode (not in the default set)
 The JSON is rewritten after each part, so a run cut short keeps what it measured; a table is
-printed last. Run 4 (FP8 linears, Wan VAE convs as 2D, whole-block compile: measured and
-removed) is `git show 02a3b24:scripts/gpu_speed_wan.py`.
+printed last. Measured and removed: FP8 linears, Wan VAE convs as 2D, whole-block compile (run 4,
+`git show 02a3b24:scripts/gpu_speed_wan.py`); the AE on a second CUDA stream beside the DiT
+(run 5, slower than in turn: `git show 890b3b1:scripts/gpu_speed_wan.py`).
 
     PYTHONPATH=. python3 scripts/gpu_speed_wan.py --out "$OUT/wan-h100.json"
     PYTHONPATH=. python3 scripts/gpu_speed_wan.py --smoke        # CPU, toy sizes: checks the script
@@ -115,62 +115,6 @@ def chunk_flops(s: Setting, k: int) -> float:
     return 5 * flops_per_pass(s, kv)
 
 
-class Lanes:
-    """The DiT's CUDA stream (high priority) and the autoencoder's (default priority), with the
-    events and `record_stream` calls that hand tensors from one to the other. On a CPU (--smoke)
-    everything runs in order on the host and the hand-overs do nothing."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.cuda = device.type == "cuda"
-        if self.cuda:
-            self.dit = torch.cuda.Stream(priority=-10)  # clamped to the highest priority
-            self.ae = torch.cuda.Stream(priority=0)
-        self.t0: float | torch.cuda.Event = 0.0
-
-    def main(self):  # noqa: ANN201
-        return torch.cuda.stream(self.dit) if self.cuda else contextlib.nullcontext()
-
-    def side(self):  # noqa: ANN201
-        return torch.cuda.stream(self.ae) if self.cuda else contextlib.nullcontext()
-
-    def _mark(self, stream):  # noqa: ANN001, ANN202
-        if not self.cuda:
-            return None
-        event = torch.cuda.Event(enable_timing=True)
-        event.record(stream)
-        return event
-
-    def mark_main(self):  # noqa: ANN201
-        return self._mark(self.dit) if self.cuda else None
-
-    def mark_side(self):  # noqa: ANN201
-        return self._mark(self.ae) if self.cuda else None
-
-    def main_waits(self, event, tensor: torch.Tensor) -> None:  # noqa: ANN001
-        if self.cuda:
-            self.dit.wait_event(event)
-            tensor.record_stream(self.dit)
-
-    def side_waits(self, event, tensor: torch.Tensor) -> None:  # noqa: ANN001
-        if self.cuda:
-            self.ae.wait_event(event)
-            tensor.record_stream(self.ae)
-
-    def start(self) -> None:
-        self.t0 = self._mark(torch.cuda.current_stream()) if self.cuda else time.perf_counter()
-
-    def stamp_side(self):  # noqa: ANN201
-        return self.mark_side() if self.cuda else time.perf_counter()
-
-    def seconds_to(self, stamp) -> float:  # noqa: ANN001
-        """Seconds from `start` to `stamp` (call after a device sync)."""
-        if stamp is None:
-            return math.nan
-        if self.cuda:
-            return self.t0.elapsed_time(stamp) / 1000
-        return stamp - self.t0
-
-
 class Bench:
     def __init__(self, s: Setting) -> None:
         self.s = s
@@ -192,7 +136,6 @@ class Bench:
                                  generator=gen, device=s.device, dtype=s.dtype)  # fmt: skip
         self.state = StreamState.create(self.dit, self.ctx, tokens_per_frame=s.tpf,
                                         window_frames=s.window)  # fmt: skip
-        self.lanes: Lanes | None = None
 
     def stream(self, *, ae=None, encode: bool = True, planner=None, mask=None, seed: int = 2):
         """One stream of s.chunks chunks → (per-chunk seconds, outputs). With `ae`, each chunk
@@ -229,97 +172,6 @@ class Bench:
             if planner is not None:
                 self.shares.append(round(planner.share, 4))
         return times, outs
-
-    def overlapped(self, ae, chunks: int, video: bool, planner=None, mask=None, seed: int = 2):
-        """One stream with the AE on a side CUDA stream and no host wait between chunks: the side
-        stream encodes chunk k+1's frames while chunk k's DiT runs on a high-priority stream, then
-        decodes chunk k as soon as its DiT is done, alongside chunk k+1's DiT. `video`: the
-        81-frame video (no frames past the last chunk are encoded); else a live stream (the next
-        chunk's frames are always encoded). → (seconds from the start until each chunk's frames
-        were decoded, outputs)."""
-        s = self.s
-        if self.lanes is None:  # the same two streams for every run: the allocator caches
-            self.lanes = Lanes(s.device)  # memory per stream
-        lanes = self.lanes
-        self.state.reset()
-        ae.reset()
-        if planner is not None:
-            planner.reset()
-        self.shares = []
-        torch.manual_seed(seed)
-        stamps, outs, pending = [], [], {}
-
-        def encode(k: int) -> None:
-            lo = 4 * k * s.chunk
-            with lanes.side():
-                pending[k] = ae.encode(self.pixels[:, lo : lo + 4 * s.chunk]), lanes.mark_side()
-
-        s.sync()
-        lanes.start()
-        with torch.no_grad():
-            encode(0)
-            for k in range(chunks):
-                if k + 1 < chunks or not video:
-                    encode(k + 1)
-                y, ready = pending.pop(k)
-                lo = k * s.chunk
-                with lanes.main():
-                    lanes.main_waits(ready, y)
-                    m = mask(k) if callable(mask) else mask
-                    x0 = generate_chunk(self.dit, self.sampler, self.state,
-                                        self.noise[:, lo : lo + s.chunk], y, planner=planner,
-                                        mask=m)  # fmt: skip
-                    done = lanes.mark_main()
-                if planner is not None:
-                    self.shares.append(round(planner.share, 4))
-                with lanes.side():
-                    lanes.side_waits(done, x0)
-                    out = ae.decode(x0)
-                    outs.append(out[:, -1:].float().clone())
-                    stamps.append(lanes.stamp_side())
-            s.sync()
-        return [lanes.seconds_to(t) for t in stamps], outs
-
-    def measure_overlap(self, name: str, ae, **kw) -> dict:
-        """Warm-up stream, then s.timed_runs streams of the video (7 chunks) and of a live stream
-        of s.chunks chunks; the steady chunk time is the median gap between the times at which
-        consecutive chunks' frames were decoded once the window is full."""
-        s = self.s
-        t_warm = time.perf_counter()
-        self.overlapped(ae, s.chunks, video=False, **kw)
-        warm = time.perf_counter() - t_warm
-        before = dynamo_graphs()
-        video = [self.overlapped(ae, s.video_chunks, video=True, **kw)
-                 for _ in range(s.timed_runs)]  # fmt: skip
-        live = [self.overlapped(ae, s.chunks, video=False, **kw) for _ in range(s.timed_runs)]
-        timed_graphs = dynamo_graphs() - before
-        video_s = statistics.median(v[0][-1] for v in video)
-        gaps = [statistics.median(r[0][k] - (r[0][k - 1] if k else 0.0) for r in live)
-                for k in range(s.chunks)]  # fmt: skip
-        chunk = statistics.median(gaps[s.video_chunks :])
-        result = {
-            "name": name,
-            "video_fps": (4 * s.video_chunks * s.chunk - 3) / video_s,
-            "steady_fps": 4 * s.chunk / chunk,
-            "first_chunk_ms": 1000 * statistics.median(v[0][0] for v in video),
-            "steady_chunk_ms": 1000 * chunk,
-            "video_frames_out_ms": [round(1000 * statistics.median(v[0][k] for v in video), 2)
-                                    for k in range(s.video_chunks)],  # fmt: skip
-            "chunk_ms": [round(1000 * t, 2) for t in gaps],
-            "warmup_s": round(warm, 1),
-            "graphs_compiled_in_timed_streams": timed_graphs,
-            "dit_tflops_video": sum(chunk_flops(s, k) for k in range(s.video_chunks))
-            / video_s
-            / 1e12,
-            "outputs": video[0][1],
-        }
-        if self.shares:
-            result["token_share_per_chunk"] = self.shares
-        log(f"  {name:<34} video {result['video_fps']:6.1f} fps  steady "
-            f"{result['steady_fps']:6.1f} fps  first frames {result['first_chunk_ms']:7.1f} ms  "
-            f"(gaps between chunks' frames ms {result['chunk_ms']}, in timed streams "
-            f"{timed_graphs} graphs)")  # fmt: skip
-        return result
 
     @torch.no_grad()
     def fill_window(self) -> None:
@@ -561,7 +413,7 @@ class Scene:
             bench.src, bench.pixels = saved
 
 
-PARTS = ("dit", "ae", "e2e", "overlap", "static")
+PARTS = ("dit", "ae", "e2e", "static")
 MORE = ("eager", "ceilings", "profile", "wanvae")
 
 
@@ -612,9 +464,10 @@ def main() -> int:
     report["errors"] = errors
     report["reference"] = {"dit_only_fps": 25.9, "full_wan_vae_fps": 16.3, "chunk_ms": 447,
                            "source": "shared/reference/reference-speed.md"}  # fmt: skip
-    report["run4"] = {"dit_video_fps": 40.3, "e2e_taehv_video_fps": 37.4,
-                      "e2e_taehv_static_skip_video_fps": 38.3, "taehv_encode_ms": 9.97,
-                      "taehv_decode_ms": 14.42, "source": "benchmarks/wan-h100-run4.json"}
+    report["run5"] = {"dit_video_fps": 38.1, "e2e_taehv_eager_video_fps": 35.2,
+                      "e2e_taehv_compiled_video_fps": 37.7, "static_skip_video_fps": 46.5,
+                      "e2e_static_skip_video_fps": 43.5, "taehv_compiled_encode_ms": 5.54,
+                      "taehv_compiled_decode_ms": 7.70, "source": "benchmarks/wan-h100-run5.json"}
 
     def save() -> None:
         report["elapsed_s"] = round(time.perf_counter() - t_start, 1)
@@ -658,43 +511,30 @@ def main() -> int:
     if "ae" in parts:
         report["tiny_ae"] = attempt("ae", lambda: ae_timing(s, bench, tiny_ae)) or {}
 
-    def e2e(title: str, compiled: bool, overlap: bool, **kw) -> dict:
-        ae = tiny_ae(compiled)
-        if overlap:
-            return bench.measure_overlap(title, ae, **kw)
-        return bench.measure(title, ae=ae, **kw)
+    def e2e(title: str, compiled: bool, **kw) -> dict:
+        return bench.measure(title, ae=tiny_ae(compiled), **kw)
 
-    for compiled in (False, True):
-        tag = "compiled" if compiled else "eager"
-        in_turn = None
-        if "e2e" in parts:
-            in_turn = attempt(f"e2e {tag}", lambda c=compiled, t=tag: e2e(
-                f"e2e: TAEHV {t} + DiT, in turn", c, overlap=False))  # fmt: skip
-        if "overlap" in parts:
-            res = attempt(f"overlap {tag}", lambda c=compiled, t=tag: e2e(
-                f"e2e: TAEHV {t} on a 2nd stream || DiT", c, overlap=True))  # fmt: skip
-            if res is not None and in_turn is not None:  # a missing hand-over would show here
-                n = s.video_chunks
-                res["rel_err_vs_in_turn"] = rel_err(res["outputs"][:n], in_turn["outputs"][:n])
-                log(f"    frames of the 2nd-stream run vs in turn: rel err "
-                    f"{res['rel_err_vs_in_turn']:.1e}")  # fmt: skip
-                save()
+    if "e2e" in parts:
+        eager_ae = attempt("e2e eager", lambda: e2e("e2e: TAEHV eager + DiT", False))
+        res = attempt("e2e compiled", lambda: e2e("e2e: TAEHV compiled + DiT", True))
+        if res is not None and eager_ae is not None:  # same inputs: frames as far as bf16 allows
+            res["rel_err_vs_eager_ae"] = rel_err(res["outputs"], eager_ae["outputs"])
+            log(f"    frames, compiled AE vs eager: rel err {res['rel_err_vs_eager_ae']:.1e}")
+            save()
     if "static" in parts:
-        overlap = _best(results, "2nd stream")
         compiled = _best(results, "compiled")
 
         def run_static(with_ae: bool) -> dict:
             scene = Scene(bench)
             skip = mask_cache.StaticSkipCache(dit, steps=len(s.steps),
                                               bucket=report["setting"]["mask_cache_bucket"])
-            how = f"TAEHV {'compiled' if compiled else 'eager'}" + (
-                " on a 2nd stream" if overlap else ", in turn")
             with scene.on(bench):
-                if not with_ae:  # run 4's 54.0 FPS, now after the AEs turned cuDNN autotuning on
+                if not with_ae:
                     return bench.measure(f"{label} + static-skip cache (1/4 box)",
                                          planner=skip, mask=scene.masks)  # fmt: skip
-                return e2e(f"e2e: {how} + DiT + static-skip cache (1/4 box)", compiled,
-                           overlap, planner=skip, mask=scene.masks)  # fmt: skip
+                tag = "compiled" if compiled else "eager"
+                return e2e(f"e2e: TAEHV {tag} + DiT + static-skip cache (1/4 box)", compiled,
+                           planner=skip, mask=scene.masks)  # fmt: skip
 
         attempt("static dit", lambda: run_static(False), optional=True)
         attempt("static", lambda: run_static(True), optional=True)
