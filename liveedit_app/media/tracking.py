@@ -12,9 +12,13 @@ background and does not stay behind (a ghost) where the subject started. Where t
 change between two frames the pixel is taken as still, whatever the smooth flow says, so a still
 selection is not dragged along by an object passing next to it.
 
-Known weak spots: a still selection that an object passes over is lost where it was covered (the
-flow cannot bring it back), and colours shared with the neighbours let the outline creep outwards
-over time; painting again re-anchors.
+A still selection that an object passes over would be lost where it was covered (the flow carries
+the covered part away with the object, and leaves a trail of it behind). So the tracker remembers,
+for every pixel, the selection it had the last time nothing changed near it, with its look then:
+once the object has gone and nothing changes near the pixel again, it gets that selection back.
+
+Known weak spot: colours shared with the neighbours let the outline creep outwards over time;
+painting again re-anchors.
 
 All of this runs on a copy of the picture scaled so its longer side is at most `max_side` pixels;
 the mask comes back at the source size.
@@ -35,6 +39,9 @@ _PRIOR = 1e-4  # share added to every bin so colours never seen give an undecide
 # Recent pictures kept so a mask painted on a picture the worker has already moved past (the
 # window shows frames a little late) is anchored where it was painted and then caught up.
 _HISTORY = 16
+# A pixel "changed" when a channel of its (3x3-blurred) colour differs by more than this from the
+# look remembered with its selection: sensor noise does not count, a passing object does.
+_SAME_LOOK = 20
 
 
 class MaskTracker:
@@ -54,6 +61,12 @@ class MaskTracker:
         self._mask: np.ndarray | None = None  # [h, w] float32 in [0, 1], for that frame
         self._p_selected: np.ndarray | None = None  # [4096] float32, P(selected | colour bin)
         self._size = (0, 0)  # (H, W) of the source
+        # per pixel: its selection and look ([h, w] float32, [h, w, 3] uint8 blurred) the last
+        # time nothing changed near it, and whether something did on the last frame (0/1 uint8)
+        self._rest_mask: np.ndarray | None = None
+        self._rest_look: np.ndarray | None = None
+        self._hidden: np.ndarray | None = None
+        self._known: np.ndarray | None = None  # [h, w] 0/1 uint8: has been calm since painted
 
     @property
     def mask(self) -> np.ndarray | None:
@@ -64,6 +77,8 @@ class MaskTracker:
         """Anchor `mask` ([H, W] float32 in [0, 1], source size) to the picture with frame `index`
         (default: the last one seen), learn the colours of what it selects, and carry it on to the
         last frame seen."""
+        # re-anchored on what is painted
+        self._rest_mask = self._rest_look = self._hidden = self._known = None
         if mask is None:
             self._mask = self._p_selected = None
             return
@@ -78,14 +93,17 @@ class MaskTracker:
         if start < 0 or pictures[start].shape[:2] != self._mask.shape:
             return
         self._p_selected = _color_model(pictures[start], self._mask, self.band_px)
+        self._remember(pictures[start])
         for prev, cur in zip(pictures[start:], pictures[start + 1 :], strict=False):
             self._mask = self._follow(prev, cur)
+            self._remember(cur)
 
     def reset(self) -> None:
         """A new stream: forget the previous pictures and the colours learned on them (the
         selection stays where it is; colours are learned again on the next picture)."""
         self._recent.clear()
         self._p_selected = None
+        self._rest_mask = self._rest_look = self._hidden = self._known = None
 
     def update(self, rgb: np.ndarray, index: int | None = None) -> np.ndarray | None:
         """Move the mask along with `rgb` ([H, W, 3] uint8), the next picture of the stream (frame
@@ -100,8 +118,10 @@ class MaskTracker:
             # the source changed size: keep the selection where it is on the new picture
             self._mask = cv2.resize(self._mask, (small.shape[1], small.shape[0]))
             self._p_selected = None
+            self._rest_mask = self._rest_look = self._hidden = self._known = None
         elif prev is not None and prev.shape == small.shape:
             self._mask = self._follow(prev, small)
+        self._remember(small)
         if self._p_selected is None:
             self._p_selected = _color_model(small, self._mask, self.band_px)
         return self._full_size(self._mask)
@@ -127,6 +147,31 @@ class MaskTracker:
         p = self._p_selected[_bins(cur[band])]
         warped[band] = np.clip(warped[band] + self.color_gain * (p - 0.5), 0.0, 1.0)
         return warped
+
+    def _remember(self, picture: np.ndarray) -> None:
+        """Pixels far from anything that changes ("calm") remember their selection and look. A
+        pixel that was near a change (an object passed over or next to it) and is calm again gets
+        back the selection it had when last calm: what the flow did to it meanwhile (a still
+        selection carried off, a trail left behind) is undone. A pixel never yet calm has nothing
+        to give back (a stroke's edge beside a moving subject keeps what the colours decide)."""
+        look = cv2.blur(picture, (3, 3))  # [h, w, 3] uint8
+        if self._rest_look is None or self._rest_look.shape != look.shape:
+            self._rest_mask = self._mask.copy()
+            self._rest_look = look
+            self._hidden = np.zeros(look.shape[:2], np.uint8)
+            self._known = np.zeros(look.shape[:2], np.uint8)
+            return
+        # (cv2 throughout: this runs on every frame, and numpy's masked copies cost ~10 ms here)
+        r, g, b = cv2.split(cv2.absdiff(look, self._rest_look))
+        changed = (cv2.max(cv2.max(r, g), b) > _SAME_LOOK).astype(np.uint8)  # [h, w]
+        reach = 4 * self.band_px + 1
+        calm = (cv2.dilate(changed, np.ones((reach, reach), np.uint8)) == 0).astype(np.uint8)
+        back = calm & self._hidden & self._known
+        cv2.copyTo(self._rest_mask, back, self._mask)
+        cv2.copyTo(self._mask, calm, self._rest_mask)
+        cv2.copyTo(look, calm, self._rest_look)  # follows slow changes of light
+        self._known |= calm
+        self._hidden = 1 - calm
 
     def _scaled(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]

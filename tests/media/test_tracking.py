@@ -71,3 +71,16 @@ def test_no_mask_painted_means_nothing_to_follow():
     assert tracker.update(still_backdrop(0)[0]) is None
     tracker.set_mask(None)
     assert tracker.update(still_backdrop(1)[0]) is None
+
+
+def test_a_still_stroke_the_ball_passes_over_comes_back_once_the_ball_has_gone():
+    stroke = np.zeros((H, W), np.float32)
+    cv2.line(stroke, (150, 80), (150, 160), 1.0, 12)  # across the ball's path, at x = 150
+    painted = stroke > 0.5
+    masks = track(still_backdrop, painted, CROSSING + 8)  # the ball crosses it and leaves
+    crossing = [i for i in range(CROSSING) if (still_backdrop(i + 1)[1] & painted).any()]
+    covered = still_backdrop(crossing[len(crossing) // 2] + 1)[1] & painted
+    during = masks[crossing[len(crossing) // 2]]
+    assert (during & covered).sum() <= 0.2 * covered.sum()  # the ball itself is not selected
+    assert (masks[-1] & painted).sum() >= 0.95 * painted.sum()
+    assert (masks[-1] & ~painted).sum() <= 0.05 * painted.sum()
