@@ -42,6 +42,10 @@ _HISTORY = 16
 # A pixel "changed" when a channel of its (3x3-blurred) colour differs by more than this from the
 # look remembered with its selection: sensor noise does not count, a passing object does.
 _SAME_LOOK = 20
+# A changed look that stays put this many frames (2 s at 30 FPS) becomes the remembered one: the
+# camera moved or the light changed. (An object standing still longer over a still selection
+# takes that part of it away for good.)
+_SETTLE_FRAMES = 60
 
 
 class MaskTracker:
@@ -67,6 +71,8 @@ class MaskTracker:
         self._rest_look: np.ndarray | None = None
         self._hidden: np.ndarray | None = None
         self._known: np.ndarray | None = None  # [h, w] 0/1 uint8: has been calm since painted
+        self._last_look: np.ndarray | None = None  # the previous frame's look
+        self._steady: np.ndarray | None = None  # [h, w] uint8: frames its look stayed put
 
     @property
     def mask(self) -> np.ndarray | None:
@@ -77,8 +83,7 @@ class MaskTracker:
         """Anchor `mask` ([H, W] float32 in [0, 1], source size) to the picture with frame `index`
         (default: the last one seen), learn the colours of what it selects, and carry it on to the
         last frame seen."""
-        # re-anchored on what is painted
-        self._rest_mask = self._rest_look = self._hidden = self._known = None
+        self._forget_rest()  # re-anchored on what is painted
         if mask is None:
             self._mask = self._p_selected = None
             return
@@ -103,7 +108,7 @@ class MaskTracker:
         selection stays where it is; colours are learned again on the next picture)."""
         self._recent.clear()
         self._p_selected = None
-        self._rest_mask = self._rest_look = self._hidden = self._known = None
+        self._forget_rest()
 
     def update(self, rgb: np.ndarray, index: int | None = None) -> np.ndarray | None:
         """Move the mask along with `rgb` ([H, W, 3] uint8), the next picture of the stream (frame
@@ -118,7 +123,7 @@ class MaskTracker:
             # the source changed size: keep the selection where it is on the new picture
             self._mask = cv2.resize(self._mask, (small.shape[1], small.shape[0]))
             self._p_selected = None
-            self._rest_mask = self._rest_look = self._hidden = self._known = None
+            self._forget_rest()
         elif prev is not None and prev.shape == small.shape:
             self._mask = self._follow(prev, small)
         self._remember(small)
@@ -148,6 +153,9 @@ class MaskTracker:
         warped[band] = np.clip(warped[band] + self.color_gain * (p - 0.5), 0.0, 1.0)
         return warped
 
+    def _forget_rest(self) -> None:
+        self._rest_mask = self._rest_look = self._hidden = self._known = self._last_look = None
+
     def _remember(self, picture: np.ndarray) -> None:
         """Pixels far from anything that changes ("calm") remember their selection and look. A
         pixel that was near a change (an object passed over or next to it) and is calm again gets
@@ -157,13 +165,21 @@ class MaskTracker:
         look = cv2.blur(picture, (3, 3))  # [h, w, 3] uint8
         if self._rest_look is None or self._rest_look.shape != look.shape:
             self._rest_mask = self._mask.copy()
-            self._rest_look = look
-            self._hidden = np.zeros(look.shape[:2], np.uint8)
-            self._known = np.zeros(look.shape[:2], np.uint8)
+            self._rest_look = self._last_look = look
+            self._hidden, self._known, self._steady = (np.zeros(look.shape[:2], np.uint8)
+                                                       for _ in range(3))
             return
         # (cv2 throughout: this runs on every frame, and numpy's masked copies cost ~10 ms here)
-        r, g, b = cv2.split(cv2.absdiff(look, self._rest_look))
-        changed = (cv2.max(cv2.max(r, g), b) > _SAME_LOOK).astype(np.uint8)  # [h, w]
+        changed = (_channel_diff(look, self._rest_look) > _SAME_LOOK).astype(np.uint8)  # [h, w]
+        # a change that has stayed put for a while is the new rest (the camera moved, the light
+        # changed): remember it as it is, or nothing would ever be calm again there
+        still = (_channel_diff(look, self._last_look) <= _SAME_LOOK).astype(np.uint8)
+        self._steady = cv2.add(self._steady, still) * still  # frames unchanged in a row (<= 255)
+        settled = changed & (self._steady >= _SETTLE_FRAMES)
+        cv2.copyTo(look, settled, self._rest_look)
+        cv2.copyTo(self._mask, settled, self._rest_mask)
+        changed &= 1 - settled
+        self._last_look = look
         reach = 4 * self.band_px + 1
         calm = (cv2.dilate(changed, np.ones((reach, reach), np.uint8)) == 0).astype(np.uint8)
         back = calm & self._hidden & self._known
@@ -186,6 +202,12 @@ class MaskTracker:
         if mask.shape == (h, w):
             return mask.copy()
         return cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _channel_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[h, w] uint8: the largest per-channel difference of two [h, w, 3] uint8 pictures."""
+    r, g, b = cv2.split(cv2.absdiff(a, b))
+    return cv2.max(cv2.max(r, g), b)
 
 
 def _bins(rgb: np.ndarray) -> np.ndarray:

@@ -84,3 +84,23 @@ def test_a_still_stroke_the_ball_passes_over_comes_back_once_the_ball_has_gone()
     assert (during & covered).sum() <= 0.2 * covered.sum()  # the ball itself is not selected
     assert (masks[-1] & painted).sum() >= 0.95 * painted.sum()
     assert (masks[-1] & ~painted).sum() <= 0.05 * painted.sum()
+
+
+def test_after_the_light_changes_for_good_a_passing_ball_still_gives_the_stroke_back():
+    stroke = np.zeros((H, W), np.float32)
+    cv2.line(stroke, (150, 80), (150, 160), 1.0, 12)
+    painted = stroke > 0.5
+    settle, crossing = 80, CROSSING + 8  # the light jumps at frame 5, the ball starts at 85
+
+    def frames(i):
+        rgb, ball = still_backdrop(max(0, i - settle - 5))
+        if i < settle + 5:
+            rgb, ball = still_backdrop(0)[0], np.zeros_like(ball)
+            rgb[:, :80] = (XX[:, :80, None] * 255 // W).astype(np.uint8)  # no ball yet
+        if i >= 5:
+            rgb = cv2.add(rgb, np.full_like(rgb, 30))  # the camera's exposure jumps, and stays
+        return rgb, ball
+
+    masks = track(frames, painted, settle + 5 + crossing)
+    assert (masks[-1] & painted).sum() >= 0.95 * painted.sum()
+    assert (masks[-1] & ~painted).sum() <= 0.05 * painted.sum()
