@@ -38,11 +38,10 @@ TAEHV_FILE = "taew2_1.safetensors"
 WAN_VAE_FILE = "Wan2.1_VAE.safetensors"
 TEXT_DIR = "text_encoder"
 # measured on one H100 with random weights, the editor's default CUDA path, 81-frame video FPS:
-# tiny AE encode + DiT + decode with DiT and AE compiled (run 5, whose DiT alone ran at 38.1
-# where run 4's ran at 40.3: scaled to run 4, an estimated 39.8); DiT + full Wan VAE decode, the
-# reference's 16.3 FPS setting (run 4; the Wan VAE is not compiled)
+# tiny AE encode + DiT + decode with DiT and AE compiled (run 6, nothing else on the machine);
+# DiT + full Wan VAE decode, the reference's 16.3 FPS setting (run 4; the Wan VAE is not compiled)
 MEASURED_SPEED = {
-    "taehv": (37.7, "benchmarks/wan-h100-run5.json"),
+    "taehv": (38.5, "benchmarks/wan-h100-run6.json"),
     "wan-vae": (23.8, "benchmarks/wan-h100-run4.json"),
 }
 
