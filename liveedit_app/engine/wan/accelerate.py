@@ -16,9 +16,10 @@ benchmarks/wan-speed-notes.md). All are no-ops on a CPU unless a test asks for a
 * `compile_autoencoder` (the editor calls it next to `compile_for_streaming` on CUDA):
   torch.compile of the tiny autoencoder's streaming encoder and decoder (inductor picks the conv
   layout and fuses ReLU, residual adds and the MemBlock concatenations). H100, run 5, per chunk:
-  encode 9.96 -> 5.54 ms, decode 14.34 -> 7.70 ms (rel err 1.2e-3 vs eager); end to end 35.2 ->
-  37.7 FPS in the same run. Running the AE on a second CUDA stream beside the DiT was measured
-  and is not used: 35.2 -> 34.7 eager, 37.7 -> 35.8 compiled (the DiT keeps the GPU ~97% busy
+  encode 9.96 -> 5.54 ms, decode 14.34 -> 7.70 ms (rel err 1.2e-3 vs eager); end to end 37.7 ->
+  38.5 FPS in run 6 (alone on the machine; run 5's 35.2 -> 37.7 had a CPU load beside it).
+  Running the AE on a second CUDA stream beside the DiT was measured (run 5) and is not used:
+  35.2 -> 34.7 eager, 37.7 -> 35.8 compiled (the DiT keeps the GPU ~97% busy
   with kernels, so the AE's kernels only slow the DiT's, and the first frames come later).
 * `tune_autoencoder`: cuDNN autotuning for the fixed chunk shapes. Channels-last layouts were
   measured and are not used: 1.5x slower for the full Wan VAE, slower for the tiny one.
