@@ -85,6 +85,7 @@ class StreamEditor:
             from liveedit_app.engine.wan.accelerate import tune_autoencoder
 
             tune_autoencoder(self.ae)
+        self.compiled = bool(compile)  # the first chunks wait for the compiler
         if compile and device.type == "cuda":
             from liveedit_app.engine.wan.accelerate import (
                 compile_autoencoder,

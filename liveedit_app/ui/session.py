@@ -39,6 +39,7 @@ _PLAYOUT_MAX = 64
 NO_MODEL = "No model loaded: showing the source unedited"
 LOADING = "Loading the model…"
 PAUSED = "Editing paused: showing the source"
+WARMING_UP = "Preparing the GPU: the first chunk is being compiled (up to a minute, once a start)"
 WAITING_FOR_CAMERA = "Waiting for the camera to come back…"
 
 
@@ -269,6 +270,9 @@ class Session(QObject):
         self.status.dropped = stats.dropped
         if stats.device:
             self.status.device = stats.device
+        if stats.warming_up != self.status.warming_up:
+            self.status.warming_up = stats.warming_up
+            self._update_banner()
 
     def _on_model_ready(self, name: str, device: str) -> None:
         self.status.loading = False
@@ -292,6 +296,8 @@ class Session(QObject):
             banner = NO_MODEL
         elif self.edit.paused:
             banner = PAUSED
+        elif self.status.warming_up:
+            banner = WARMING_UP
         else:
             banner = ""
         self.status.banner = banner

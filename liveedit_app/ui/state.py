@@ -86,6 +86,7 @@ class StreamStatus(State):
     device = Field("")
     model_loaded = Field(False)
     loading = Field(False)
+    warming_up = Field(False)  # a compiled editor has not edited its first chunk yet
     recording_s = Field(None)  # seconds recorded, None when not recording
     free_disk_bytes = Field(None)
     banner = Field("")  # a line over the edited picture: why it is not being edited

@@ -54,6 +54,7 @@ class WorkerStats:
     dropped: int  # frames replaced in the mailbox before the worker took them, plus the editor's
     device: str
     editing: bool  # False while frames pass through unedited
+    warming_up: bool = False  # a compiled editor is still compiling: no edited frame yet
 
 
 class InferenceWorker(QThread):
@@ -292,6 +293,8 @@ class InferenceWorker(QThread):
             dropped=self.mailbox.dropped + editor_dropped,
             device=self._editor.stats.device if self._editor else "",
             editing=editing,
+            warming_up=editing and bool(getattr(self._editor, "compiled", False))
+            and self._editor.stats.frames_out == 0,
         ))
 
 

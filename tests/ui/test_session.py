@@ -128,3 +128,25 @@ def test_a_burst_of_edited_frames_is_shown_spaced_by_pts(qtbot, make_session):
     for out in late:
         s.worker.edited.emit(out)
     assert shown == [0, 1, 2, 3, 4]
+
+
+def test_a_compiling_editor_shows_a_warm_up_banner_until_its_first_edit(qtbot, make_session):
+    import time
+
+    class CompilingEditor(FakeEditor):
+        compiled = True  # as StreamEditor on a GPU with a large model
+
+        def push(self, frame):
+            if len(self.pushed) < 8:  # the first chunk waits for the compiler
+                self.pushed.append(frame.index)
+                time.sleep(0.1)
+                return []
+            return super().push(frame)
+
+    s = make_session(editor=CompilingEditor())
+    s.edit.prompt = "make the jacket red"
+    s.start("pattern")
+    qtbot.waitUntil(lambda: s.status.banner == session_module.WARMING_UP, timeout=5000)
+    assert s.status.warming_up
+    qtbot.waitUntil(lambda: s.status.banner == "" and s.last_edited is not None, timeout=5000)
+    assert not s.status.warming_up
