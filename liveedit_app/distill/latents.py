@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from liveedit_app.distill.config import DataConfig
-from liveedit_app.distill.data.blocks import finished, ready_blocks, take_block
+from liveedit_app.distill.data.blocks import finished, mark_used, ready_blocks, take_block
 from liveedit_app.distill.data.pool import Pool, generate_pool
 
 BLOCK = 256  # clips generated and encoded at a time
@@ -117,7 +117,11 @@ def absorb_blocks(ae, folder: Path, device: torch.device, have: int, want: int,
     began = time.perf_counter()
     while True:
         for path in ready_blocks(folder):
-            parts.append(encode_pool(ae, take_block(path), device))
+            if path.suffix == ".safetensors":  # encoded by the generator already
+                parts.append(LatentSet.load(path))
+                mark_used(path)
+            else:
+                parts.append(encode_pool(ae, take_block(path), device))
             have += len(parts[-1])
         if have >= want or finished(folder) and not ready_blocks(folder):
             break

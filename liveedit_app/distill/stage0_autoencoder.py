@@ -76,6 +76,8 @@ def evaluate(ae: LiveEditAE, frames: torch.Tensor, device: torch.device) -> floa
 def run(cfg: TrainConfig, out: str | Path) -> dict:
     r = Run(cfg, out, "ae")
     s = r.scfg
+    if r.dist.main:  # written again at the end: until then a generator must not encode with it
+        (r.folder / "metrics.json").unlink(missing_ok=True)
     # clips first: the generator forks worker processes, which is safest before CUDA starts
     per_rank = math.ceil(cfg.data.ae_clips / r.dist.world)
     frames = _frames(cfg, per_rank, "train", start=r.dist.rank * per_rank)  # this rank's shard

@@ -191,3 +191,30 @@ def test_a_stage_with_init_starts_from_those_weights(run, tmp_path):
     started, given = (load_file(str(p)) for p in (out / "stage2" / "dit.safetensors",
                                                   run["out"] / "stage2" / "dit.safetensors"))
     assert all(torch.equal(started[k], given[k]) for k in given)
+
+
+def test_once_the_autoencoder_exists_the_generator_writes_latents_the_trainer_takes_in(run,
+                                                                                       tmp_path):
+    import shutil
+
+    from liveedit_app.cli.train import _block_encoder
+    from liveedit_app.distill import distributed
+    from liveedit_app.distill.batches import Batches, pixel_blocks_dir
+    from liveedit_app.distill.config import load_config
+    from liveedit_app.distill.data.blocks import produce
+
+    cfg = load_config(run["cfg"])
+    cfg.device = "cpu"
+    out = tmp_path / "run"
+    blocks = pixel_blocks_dir(out)
+    kw = dict(block=4, max_pending=8, height=64, width=64, frames=6, workers=2,
+              edits_per_scene=2, encode=_block_encoder(cfg, out), log=lambda *_: None)
+    produce(blocks, total=4, **kw)  # no autoencoder yet: pixels
+    shutil.copytree(run["out"] / "ae", out / "ae")
+    produce(blocks, total=8, **kw)  # now the generator encodes
+    assert [p.name for p in sorted(blocks.iterdir()) if "_0000" in p.name] == [
+        "block_00000.npz", "latent_00001.safetensors"]
+    cfg.data.clips_min = 8
+    batches = Batches(cfg, out, distributed.setup("cpu"), torch.Generator().manual_seed(0))
+    assert len(batches.data) == 8 and not list(blocks.glob("*_0000?.*"))
+    assert sorted(p.name for p in blocks.glob("used_*")) == ["used_00000", "used_00001"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import time
@@ -51,11 +52,27 @@ def _scene(index: int) -> list[tuple]:
     return [_row(ex) for ex in _GEN.examples(index, _PER_SCENE)]
 
 
+@contextlib.contextmanager
+def worker_pool(*, height: int, width: int, frames: int, split: str = "train",
+                workers: int | None = None, edits_per_scene: int = 1):
+    """Generator processes kept for many `generate_pool` calls (pass it as `procs`, with the
+    same settings); None with `workers` 0. Forked once, before the caller starts CUDA."""
+    workers = os.cpu_count() if workers is None else workers
+    if not workers:
+        yield None
+        return
+    args = (height, width, frames, split, edits_per_scene)
+    with mp.get_context("fork").Pool(workers, _init, args) as procs:
+        yield procs
+
+
 def generate_pool(count: int, *, height: int, width: int, frames: int, split: str = "train",
-                  start: int = 0, workers: int | None = None, edits_per_scene: int = 1) -> Pool:
+                  start: int = 0, workers: int | None = None, edits_per_scene: int = 1,
+                  procs=None) -> Pool:
     """Examples `start .. start+count-1` of `split`, made by `workers` processes (all cores by
-    default; 0 = in this process). With `edits_per_scene` k, example i is edit i % k of scene
-    i // k (one render serves k examples)."""
+    default; 0 = in this process), or by `procs` from `worker_pool` (made with the same
+    settings). With `edits_per_scene` k, example i is edit i % k of scene i // k (one render
+    serves k examples)."""
     workers = os.cpu_count() if workers is None else workers
     k = edits_per_scene
     began = time.perf_counter()
@@ -75,12 +92,14 @@ def generate_pool(count: int, *, height: int, width: int, frames: int, split: st
                 edit[i], instruction[i] = EDIT_KEYS.index(r[4]), text_index[r[5]]
 
     scenes = range(start // k, (start + count - 1) // k + 1)
-    if workers:
-        ctx = mp.get_context("fork")
-        with ctx.Pool(workers, _init, (height, width, frames, split, k)) as procs:
+    if procs is not None or workers:
+        with contextlib.ExitStack() as stack:
+            if procs is None:
+                procs = stack.enter_context(worker_pool(
+                    height=height, width=width, frames=frames, split=split, workers=workers,
+                    edits_per_scene=k))
             groups = procs.imap(_scene, scenes, chunksize=max(1, 4 // k))
-            rows = (r for g in groups for r in g)
-            fill(rows, start - scenes[0] * k, count)
+            fill((r for g in groups for r in g), start - scenes[0] * k, count)
     else:
         _init(height, width, frames, split, k)
         fill((r for s in scenes for r in _scene(s)), start - scenes[0] * k, count)
