@@ -28,12 +28,21 @@ _COLORS = {
 }
 
 
+# text of disabled widgets and actions: `setColor(role, …)` above sets every colour group, which
+# would make a disabled button read exactly like an enabled one
+_DISABLED_TEXT = {"dark": "#6b6e75", "light": "#a3a6ac"}
+_TEXT_ROLES = (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+               QPalette.ColorRole.ButtonText)
+
+
 def apply_theme(app: QApplication, name: str) -> None:
     name = name if name in _COLORS else "dark"
     app.setStyle("Fusion")
     palette = QPalette()
     for role, color in _COLORS[name].items():
         palette.setColor(role, QColor(color))
+    for role in _TEXT_ROLES:
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(_DISABLED_TEXT[name]))
     app.setPalette(palette)
     sheet = paths.resources_dir() / "themes" / f"{name}.qss"
     app.setStyleSheet(sheet.read_text(encoding="utf-8") if sheet.is_file() else "")

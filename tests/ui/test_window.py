@@ -199,3 +199,21 @@ def test_theme_switches_between_dark_and_light(qtbot, window):
     assert "light theme" in QApplication.instance().styleSheet()
     window.actions["toggle_theme"].trigger()
     assert "dark theme" in QApplication.instance().styleSheet()
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_disabled_controls_read_dimmer_than_enabled_ones(qtbot, theme):
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from liveedit_app.ui.theme import apply_theme
+
+    app = QApplication.instance()
+    apply_theme(app, theme)
+    pal = app.palette()
+    window = pal.color(QPalette.ColorRole.Window).lightnessF()
+    for role in (QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        on = pal.color(QPalette.ColorGroup.Active, role).lightnessF()
+        off = pal.color(QPalette.ColorGroup.Disabled, role).lightnessF()
+        assert abs(off - window) < 0.6 * abs(on - window)  # closer to the background
+    apply_theme(app, "dark")
