@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from liveedit_app.engine.checkpoint import load_state_strict
 from liveedit_app.engine.wan.normalization import denormalize, normalize
-from liveedit_app.errors import CheckpointError
 
 Cache = dict[nn.Module, object]  # per causal module: its last input frames, or a first-call mark
 
@@ -221,21 +221,10 @@ class WanVAE(nn.Module):
         self.conv2 = CausalConv3d(z_dim, z_dim, 1)
         self.decoder = Decoder3d(dim=dim, z_dim=z_dim)
 
-    def load_published(self, state: dict[str, torch.Tensor]) -> None:
+    def load_published(self, state: dict[str, torch.Tensor],
+                       source: str = "the Wan2.1 VAE file") -> None:
         """Strict load of a `Wan2.1_VAE.pth`-layout state dict; the first mismatch is named."""
-        own = self.state_dict()
-        wrong = sorted(set(own) ^ set(state)) or [
-            k for k in own if tuple(own[k].shape) != tuple(state[k].shape)
-        ]
-        if wrong:
-            first = wrong[0]
-            raise CheckpointError(
-                "This Wan VAE file does not fit the Wan2.1 VAE layout.",
-                f"first mismatching key {first!r}: file "
-                f"{tuple(state[first].shape) if first in state else 'missing'}, expected "
-                f"{tuple(own[first].shape) if first in own else 'none'}",
-            )
-        self.load_state_dict(state, strict=True)
+        load_state_strict(self, state, source)
 
     def encode_mu(self, x: torch.Tensor, cache: Cache) -> torch.Tensor:
         """[B, 3, T, H, W] → raw mu [B, 16, T', H/8, W/8]. LiveEdit feeds [0, 1] pixels."""
