@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from liveedit_app.distill.metrics import edit_region
+
 
 @dataclass(frozen=True)
 class BenchCase:
@@ -19,10 +21,8 @@ class BenchCase:
 
     @property
     def edit_region(self) -> np.ndarray:
-        """[T, H, W] bool: the pixels the edit may change."""
-        if self.mask is None:
-            return np.ones(self.source.shape[:3], bool)
-        return self.mask > 0.5
+        """[T, H, W] bool: the pixels the edit may change (the model card's definition)."""
+        return edit_region(self.mask, self.source.shape)
 
     @property
     def outside_region(self) -> np.ndarray | None:
