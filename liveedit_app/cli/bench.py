@@ -106,7 +106,7 @@ def run_quality_command(args: argparse.Namespace) -> int:
     )
     settings = {"model": args.model, "device": args.device, "clips": clip_set, **_machine()}
     result = run_quality(cases, variants, settings=settings, strip_cases=args.strips)
-    settings["load_average_1min_end"] = round(os.getloadavg()[0], 2)
+    result.data["settings"]["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     _write(result.data, result.strips, args.out, f"quality-{Path(args.model).name}")
     return 0
 
@@ -132,7 +132,7 @@ def run_speed_command(args: argparse.Namespace) -> int:
     clip = editors.speed_clip(models[0], args.frames)
     settings = {"models": ", ".join(models), "devices": ", ".join(devices), **_machine()}
     data = run_speed(targets, clip, repeats=args.repeats, settings=settings)
-    settings["load_average_1min_end"] = round(os.getloadavg()[0], 2)
+    data["settings"]["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     _write(data, None, args.out, "speed")
     return 0
 
