@@ -137,3 +137,14 @@ def test_the_taehv_component_loads_from_a_model_folder_and_streams(tmp_path):
     assert ae.decode(z).shape == (1, 12, 3, 16, 16)
     ae.reset()
     assert ae.decode(z).shape == (1, 9, 3, 16, 16)
+
+
+@pytest.mark.parametrize("content", [[torch.zeros(3)], {"encoder.0.weight": {"a": torch.zeros(2)}}])
+def test_a_pth_file_without_named_weights_is_refused_with_a_sentence(tmp_path, content):
+    from liveedit_app.engine.components import build_autoencoder
+
+    torch.save(content, tmp_path / "taew2_1.pth")
+    with pytest.raises(CheckpointError) as info:
+        build_autoencoder("taehv", {}, tmp_path)
+    assert "named weights" in str(info.value)
+    assert "taew2_1.pth" in info.value.details

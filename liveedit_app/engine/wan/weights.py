@@ -26,7 +26,15 @@ def read_weights(folder: Path, names: tuple[str, ...]) -> dict[str, torch.Tensor
             raise CheckpointError(
                 "A weight file of this model cannot be read.", f"{path}: {err}"
             ) from err
-        return state.get("state_dict", state) if isinstance(state, dict) else state
+        state = state.get("state_dict", state) if isinstance(state, dict) else state
+        if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()
+        ):
+            raise CheckpointError(
+                "A weight file of this model holds something other than named weights.",
+                f"{path}: a {type(state).__name__}, not a dict of tensors",
+            )
+        return state
     raise CheckpointError(
         "A weight file of this model is missing.", f"none of {list(names)} in {folder}"
     )
