@@ -89,6 +89,7 @@ def run_quality_command(args: argparse.Namespace) -> int:
 
     names = _baselines(args.baselines)
     _positive(args.frames, "--frames")
+    _positive(args.teacher_steps, "--teacher-steps")
     if args.folder is not None:
         cases = load_folder(args.folder, max_frames=args.frames, max_side=args.max_side)
         clip_set = f"folder {args.folder}"
@@ -100,7 +101,6 @@ def run_quality_command(args: argparse.Namespace) -> int:
         clip_set = f"procedural held-out set, {args.cases} clips"
         if args.edits:
             clip_set += f" cycling through {args.edits}"
-    _positive(args.teacher_steps, "--teacher-steps")
     variants = editors.quality_variants(
         args.model, args.device, names, teacher=args.teacher, teacher_steps=args.teacher_steps
     )
