@@ -9,6 +9,7 @@ a hidden temporary name and renamed at the very end: a cancelled or failed expor
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -180,7 +181,8 @@ def export_clip(
     cancel: threading.Event | None = None,
 ) -> ExportResult:
     """Render `request.input` through `editor` into `request.output`. Raises `Cancelled` when
-    `cancel` is set (nothing is left behind), `VideoFileError` for an unusable input."""
+    `cancel` is set (nothing is left behind), `VideoFileError` for an unusable input, and
+    `LiveEditError` when the disk fills up (nothing is left behind either)."""
     preset = check_request(request)
     started = time.monotonic()
     tmp = request.output.with_name(f".{request.output.stem}.exporting-{os.getpid()}")
@@ -204,6 +206,12 @@ def export_clip(
                 duration = out.end_s
                 audio_duration = audio.finish(duration) if audio is not None else None
             os.replace(tmp, request.output)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            if err.errno == errno.ENOSPC:
+                raise LiveEditError(f"The disk is full: {request.output.name} was not written.",
+                                    details=repr(err)) from err
+            raise
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -1,3 +1,4 @@
+import errno
 import threading
 
 import cv2
@@ -15,10 +16,11 @@ from media_clips import (
 )
 
 from liveedit_app.contract import EditSettings
-from liveedit_app.errors import Cancelled, InputError, VideoFileError
+from liveedit_app.errors import Cancelled, InputError, LiveEditError, VideoFileError
 from liveedit_app.media.exporter import (
     PRESETS,
     ExportRequest,
+    _OutputFile,
     available_presets,
     export_clip,
     load_mask_png,
@@ -79,6 +81,18 @@ def test_an_editor_failure_leaves_nothing_behind(tmp_path):
     editor.flush = lambda: 1 / 0
     with pytest.raises(ZeroDivisionError):
         export_clip(ExportRequest(clip, tmp_path / "out.mp4", "x"), editor)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_a_full_disk_is_said_in_a_sentence_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    clip = write_clip(tmp_path / "in.mp4", seconds=1.0, audio=False)
+
+    def disk_full(self, rgb, pts):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+
+    monkeypatch.setattr(_OutputFile, "write", disk_full)
+    with pytest.raises(LiveEditError, match=r"^The disk is full: out.mp4 was not written\.$"):
+        export_clip(ExportRequest(clip, tmp_path / "out.mp4", "x"), ChunkEditor())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
