@@ -69,14 +69,9 @@ def main(args: argparse.Namespace) -> int:
         os.environ["LIVEEDIT_PHOTO_BANK"] = cfg.data.photo_bank
     out = Path(args.out) if args.out else _default_out(cfg.size)
     if args.stage == "data":
-        from liveedit_app.distill.batches import pixel_blocks_dir
-        from liveedit_app.distill.data.blocks import produce
+        from liveedit_app.distill.batches import generate_blocks
 
-        d = cfg.data
-        produce(pixel_blocks_dir(out), total=d.clips, block=d.block, max_pending=d.max_pending,
-                height=d.height, width=d.width, frames=d.latent_frames,
-                workers=None if d.workers < 0 else d.workers, edits_per_scene=d.edits_per_scene,
-                encode=_block_encoder(cfg, out))
+        generate_blocks(cfg, out)
         return 0
     from liveedit_app.distill import distributed
 
@@ -91,26 +86,6 @@ def main(args: argparse.Namespace) -> int:
     finally:
         distributed.teardown()  # under torchrun: leave the group so every rank exits cleanly
     return 0
-
-
-def _block_encoder(cfg, out: Path):
-    """The data generator's encoder: latents once stage 0 has finished (its metrics file is
-    written last), None (pixel blocks) before."""
-    from liveedit_app.distill.distributed import pick_device
-    from liveedit_app.distill.latents import encode_pool
-    from liveedit_app.distill.stage0_autoencoder import load_autoencoder
-
-    ready, loaded = out / "ae" / "metrics.json", {}
-
-    def encode(pool):
-        if not loaded:
-            if not ready.is_file():
-                return None
-            loaded["device"] = pick_device(cfg.device)
-            loaded["ae"] = load_autoencoder(cfg, out, loaded["device"])
-        return encode_pool(loaded["ae"], pool, loaded["device"])
-
-    return encode
 
 
 def _default_out(size: str) -> Path:

@@ -15,7 +15,14 @@ import torch
 
 from liveedit_app.distill import distributed
 from liveedit_app.distill.config import TrainConfig
-from liveedit_app.distill.latents import LatentSet, absorb_blocks, build_latent_set, concat
+from liveedit_app.distill.data.blocks import produce
+from liveedit_app.distill.latents import (
+    LatentSet,
+    absorb_blocks,
+    build_latent_set,
+    concat,
+    encode_pool,
+)
 from liveedit_app.distill.prompts import prompt_embeddings
 from liveedit_app.distill.stage0_autoencoder import load_autoencoder
 
@@ -52,6 +59,32 @@ def save_part(out: str | Path, part: LatentSet) -> None:
 def pixel_blocks_dir(out: str | Path) -> Path:
     """Where `liveedit train data` leaves generated clips for the trainer."""
     return Path(out) / "pixels"
+
+
+def block_encoder(cfg: TrainConfig, out: str | Path):
+    """The background generator's encoder: latents once stage 0 has finished (its metrics file
+    is written last), None (pixel blocks) before."""
+    ready, loaded = Path(out) / "ae" / "metrics.json", {}
+
+    def encode(pool):
+        if not loaded:
+            if not ready.is_file():
+                return None
+            loaded["device"] = distributed.pick_device(cfg.device)
+            loaded["ae"] = load_autoencoder(cfg, out, loaded["device"])
+        return encode_pool(loaded["ae"], pool, loaded["device"])
+
+    return encode
+
+
+def generate_blocks(cfg: TrainConfig, out: str | Path) -> None:
+    """`liveedit train data`: make every training clip of the config as block files for the
+    stages to take in, encoding them once the autoencoder exists."""
+    d = cfg.data
+    produce(pixel_blocks_dir(out), total=d.clips, block=d.block, max_pending=d.max_pending,
+            height=d.height, width=d.width, frames=d.latent_frames,
+            workers=None if d.workers < 0 else d.workers, edits_per_scene=d.edits_per_scene,
+            encode=block_encoder(cfg, out))
 
 
 def ensure_latent_set(cfg: TrainConfig, out: str | Path, d: distributed.Dist) -> LatentSet:

@@ -197,9 +197,8 @@ def test_once_the_autoencoder_exists_the_generator_writes_latents_the_trainer_ta
                                                                                        tmp_path):
     import shutil
 
-    from liveedit_app.cli.train import _block_encoder
     from liveedit_app.distill import distributed
-    from liveedit_app.distill.batches import Batches, pixel_blocks_dir
+    from liveedit_app.distill.batches import Batches, block_encoder, pixel_blocks_dir
     from liveedit_app.distill.config import load_config
     from liveedit_app.distill.data.blocks import produce
 
@@ -208,7 +207,7 @@ def test_once_the_autoencoder_exists_the_generator_writes_latents_the_trainer_ta
     out = tmp_path / "run"
     blocks = pixel_blocks_dir(out)
     kw = dict(block=4, max_pending=8, height=64, width=64, frames=6, workers=2,
-              edits_per_scene=2, encode=_block_encoder(cfg, out), log=lambda *_: None)
+              edits_per_scene=2, encode=block_encoder(cfg, out), log=lambda *_: None)
     produce(blocks, total=4, **kw)  # no autoencoder yet: pixels
     shutil.copytree(run["out"] / "ae", out / "ae")
     produce(blocks, total=8, **kw)  # now the generator encodes
