@@ -97,8 +97,7 @@ class CachedKeys:
     [Nk, 1, D] and slots [Nk] to the tokens whose K/V this pass writes (the same tokens unless a
     mask cache computes queries for fewer). kv_len: the cache prefix the queries read. key_mask
     [kv_len] bool (True = visible) hides chunk slots that this pass does not rewrite.
-    slot_range (start, stop): set when `slots` is that contiguous range, so the cache write is a
-    plain slice copy instead of an index copy."""
+    slot_range (start, stop): set when `slots` is that contiguous range (KVCache.chunk_span)."""
 
     cache: KVCache
     q_cos: torch.Tensor
@@ -129,12 +128,7 @@ class CachedKeys:
             vals = self.cache.v[layer][:, :, :self.kv_len].index_copy(2, self.slots, v)
             self.cache.write(layer, self.slots, k.detach(), v.detach())
         else:
-            if self.slot_range is not None:
-                lo, hi = self.slot_range
-                self.cache.k[layer][:, :, lo:hi].copy_(k)
-                self.cache.v[layer][:, :, lo:hi].copy_(v)
-            else:
-                self.cache.write(layer, self.slots, k, v)
+            self.cache.write(layer, self.slots, k, v, self.slot_range)
             keys = self.cache.k[layer][:, :, :self.kv_len]
             vals = self.cache.v[layer][:, :, :self.kv_len]
         mask = None if self.key_mask is None else self.key_mask[None, :]  # [1, kv_len] broadcasts

@@ -287,7 +287,7 @@ class CausalDiT(nn.Module):
         q_rows = self._rope_rows(q_cos, q_sin)
         kv_rows = q_rows if kv_cos is q_cos else self._rope_rows(kv_cos, kv_sin)
         keys = CachedKeys(cache, *q_rows, *kv_rows, slots.flatten(), kv_len, key_mask,
-                          None if key_mask is not None else _slot_range(cache, frame_start, f))
+                          None if key_mask is not None else cache.chunk_span(frame_start, f))
         x = tokens
         for i, blk in enumerate(self.blocks):
             x = blk(x, e0, ctx_kv[i], keys, i, plan)
@@ -298,13 +298,3 @@ class CausalDiT(nn.Module):
 def _rows(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """table [F, T, D], idx [F, K] -> [F*K, D]."""
     return table.gather(1, idx[..., None].expand(-1, -1, table.shape[-1])).flatten(0, 1)
-
-
-def _slot_range(cache: KVCache, frame_start: int, frames: int) -> tuple[int, int] | None:
-    """The chunk's token slots as one (start, stop) range when its frame slots are consecutive
-    (always, when the ring length is a multiple of the chunk), else None."""
-    first = cache.frame_slot(frame_start)
-    if any(cache.frame_slot(frame_start + i) != first + i for i in range(frames)):
-        return None
-    t = cache.tokens_per_frame
-    return first * t, (first + frames) * t

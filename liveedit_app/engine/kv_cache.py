@@ -65,12 +65,27 @@ class KVCache:
             self._slot_cache[key] = slots
         return slots
 
+    def chunk_span(self, frame_start: int, frames: int) -> tuple[int, int] | None:
+        """The chunk's token slots as one (start, stop) range when its frame slots are
+        consecutive (always, when the ring length is a multiple of the chunk), else None."""
+        first = self.frame_slot(frame_start)
+        if any(self.frame_slot(frame_start + i) != first + i for i in range(frames)):
+            return None
+        t = self.tokens_per_frame
+        return first * t, (first + frames) * t
+
     def valid_tokens(self, frame_end: int) -> int:
         """Keys a query of a chunk ending at `frame_end` sees: the filled prefix."""
         return min(frame_end, self.window_frames) * self.tokens_per_frame
 
-    def write(self, layer: int, slots: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
-        """k, v [B, H, n, D] into token slots [n]."""
+    def write(self, layer: int, slots: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+              span: tuple[int, int] | None = None) -> None:
+        """k, v [B, H, n, D] into token slots [n]; `span` (start, stop) when the slots are that
+        contiguous range (`chunk_span`): a plain slice copy instead of an index copy."""
+        if span is not None:
+            self.k[layer][:, :, span[0]:span[1]].copy_(k)
+            self.v[layer][:, :, span[0]:span[1]].copy_(v)
+            return
         self.k[layer].index_copy_(2, slots, k)
         self.v[layer].index_copy_(2, slots, v)
 

@@ -5,9 +5,9 @@ changes size, the GELU epilogue it applies, and the compiled tiny autoencoder.""
 import pytest
 import torch
 
-from liveedit_app.engine import dit as dit_module
 from liveedit_app.engine.config import DiTConfig
 from liveedit_app.engine.dit import CausalDiT
+from liveedit_app.engine.kv_cache import KVCache
 from liveedit_app.engine.mask_cache import ReferenceMaskCache, StaticSkipCache
 from liveedit_app.engine.sampler import FlowSampler
 from liveedit_app.engine.stream import StreamState, generate_chunk
@@ -129,7 +129,7 @@ def test_chunk_cache_write_as_one_slice_equals_the_index_write(window, monkeypat
     """window 6: every 3-frame chunk is a contiguous slot range (slice copy); window 5: chunks
     wrap around the ring and fall back to the index copy. Both give the index-copy stream."""
     fast = run_stream(make_dit(), chunks=5, window=window)
-    monkeypatch.setattr(dit_module, "_slot_range", lambda *a: None)
+    monkeypatch.setattr(KVCache, "chunk_span", lambda *a: None)
     slow = run_stream(make_dit(), chunks=5, window=window)
     for a, b in zip(fast, slow, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
