@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from liveedit_app.distill.batches import Batch
+from liveedit_app.distill.evaluate import composite
 from liveedit_app.distill.flow import ode_sample
 from liveedit_app.distill.latents import mask_to_latent
 from liveedit_app.distill.stage3_dmd import guided_velocity
@@ -49,9 +50,5 @@ def teacher_edit(folder: str | Path, source: np.ndarray, instruction: str,
     x0 = ode_sample(lambda x, t: guided_velocity(dit, batch, x, t, guidance), noise, steps, shift)
     out = ae.decode(x0)[0].permute(0, 2, 3, 1).float().cpu().numpy()
     out = np.stack([cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR) for img in out])
-    edited = (out.clip(0, 1) * 255).round()
-    if mask is None:
-        return edited.astype(np.uint8)
-    a = mask[..., None].astype(np.float32)
-    mixed = (source + (edited - source) * a).round().clip(0, 255)
-    return np.where(a > 0, mixed, source).astype(np.uint8)
+    edited = (out.clip(0, 1) * 255).round().astype(np.uint8)
+    return composite(source, edited, None if mask is None else mask.astype(np.float32))
