@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from liveedit_app.contract import EditSettings, Frame  # noqa: E402
+from liveedit_app.distill.metrics import psnr  # noqa: E402  (capped at 100 dB: valid JSON)
 from liveedit_app.engine.config import model_config  # noqa: E402
 from liveedit_app.engine.editor import StreamEditor  # noqa: E402
 
@@ -61,11 +62,6 @@ def user_mask(h: int, w: int) -> np.ndarray:
     m = np.zeros((h, w), np.float32)
     m[h // 4:3 * h // 4, w // 4:3 * w // 4] = 1.0
     return m
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
 def run(editor: StreamEditor, frames: list[np.ndarray], warm_chunks: int, sync) -> dict:
