@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from liveedit_app.ui.brush import coverage, paint_segment
-from liveedit_app.ui.preview import PreviewWidget
+from liveedit_app.ui.preview import OVERLAY_RGB, PreviewWidget, overlay_rgba
 from liveedit_app.ui.state import BrushState, MaskDocument, StreamStatus, ViewState
 
 
@@ -19,6 +19,16 @@ def test_hard_brush_covers_its_diameter_and_nothing_more():
     assert row[42] == pytest.approx(1.0, abs=0.05)  # 7.5 px from the centre, radius 10
     assert row[61] == 0.0 and row[38] == 0.0  # beyond the radius
     assert (mask > 0.5).sum() == pytest.approx(np.pi * 10**2, rel=0.08)
+
+
+def test_overlay_is_the_overlay_colour_premultiplied_by_the_mask():
+    rgba = overlay_rgba(np.array([[0.0, 0.5, 1.0]], np.float32))
+    assert rgba.shape == (1, 3, 4) and rgba.dtype == np.uint8
+    assert rgba[0, 0].tolist() == [0, 0, 0, 0]
+    assert rgba[0, 2].tolist() == [*OVERLAY_RGB, 255]
+    assert rgba[0, 1, 3] == 128
+    assert np.abs(rgba[0, 1, :3].astype(int) - np.array(OVERLAY_RGB) / 2).max() <= 1
+    assert (rgba[..., :3] <= rgba[..., 3:]).all()  # premultiplied: no channel above alpha
 
 
 def test_soft_brush_falls_off_from_the_centre():
