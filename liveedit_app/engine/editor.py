@@ -116,6 +116,7 @@ class StreamEditor:
         self.prompt: str | None = None
         self._mask: np.ndarray | None = None
         self._alpha_entry: tuple[np.ndarray, tuple, tuple[np.ndarray, tuple]] | None = None
+        self._latent_entry: tuple[tuple, list[np.ndarray], torch.Tensor] | None = None
         self._pending: list[_Pushed] = []  # pushed, not yet encoded
         self._awaiting: deque[_Pushed] = deque()  # encoded, waiting for their decoded frame
         self._recent: deque[tuple[int, float, float]] = deque(maxlen=16)
@@ -334,11 +335,17 @@ class StreamEditor:
         masks = {id(p.mask): p.mask for p in chunk if p.mask is not None}
         if not masks:
             return None
-        lh, lw = y.shape[-2:]
-        small = np.max([cv2.resize(m, (lw, lh), interpolation=cv2.INTER_AREA)
-                        for m in masks.values()], axis=0)
-        m = torch.from_numpy(small).to(self.device, self.dtype)
-        return m[None, None, None].expand(1, y.shape[1], 1, lh, lw)
+        key = (tuple(masks), tuple(y.shape))
+        if self._latent_entry is None or self._latent_entry[0] != key:
+            lh, lw = y.shape[-2:]
+            small = np.max([cv2.resize(m, (lw, lh), interpolation=cv2.INTER_AREA)
+                            for m in masks.values()], axis=0)
+            m = torch.from_numpy(small).to(self.device, self.dtype)
+            # one entry (it holds the masks, so their ids stay theirs): a painted mask is
+            # resized and uploaded once, a tracked one every chunk
+            self._latent_entry = (key, list(masks.values()),
+                                  m[None, None, None].expand(1, y.shape[1], 1, lh, lw))
+        return self._latent_entry[2]
 
     def _composite(self, source: np.ndarray, edited: np.ndarray,
                    mask: np.ndarray | None) -> np.ndarray:

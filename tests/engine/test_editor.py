@@ -225,3 +225,19 @@ def test_the_feather_is_a_soft_edge_about_its_width_inside_the_mask():
     assert np.array_equal(soft.rgb[mask == 0], soft.source[mask == 0])
     to_source = np.abs(soft.rgb[rim].astype(int) - soft.source[rim]).mean()
     assert to_source < 0.25 * np.abs(hard.rgb[rim].astype(int) - hard.source[rim]).mean()
+
+
+def test_a_painted_mask_reaches_latent_size_once_and_a_new_mask_anew():
+    ed = _editor(mask_cache="static")
+    seen = []
+    begin = ed.planner.begin_chunk
+    ed.planner.begin_chunk = lambda y, m: (seen.append(m), begin(y, m))[1]
+    ed.set_mask(_mask(64, 64))
+    for f in _frames(6, 64, 64):
+        ed.push(f)
+    assert len(seen) == 3 and all(m is seen[0] for m in seen)
+    ed.set_mask(_mask(64, 64)[::-1].copy())
+    for f in _frames(2, 64, 64):
+        ed.push(f)
+    assert seen[-1] is not seen[0]
+    assert not torch.equal(seen[-1], seen[0])
