@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
@@ -106,7 +107,8 @@ class InferenceWorker(QThread):
         """A mask the creator painted, [H, W] float32 in [0, 1] at source size, or None.
         `generation` comes back with every tracked mask grown from this one; `painted_on` is the
         index of the frame it was painted on (the tracker carries it from there to now)."""
-        self._post("mask", (None if mask is None else mask.copy(), generation, painted_on))
+        copy = None if mask is None else mask.astype(np.float32)  # a copy, in the tracker's type
+        self._post("mask", (copy, generation, painted_on))
 
     def configure(self, settings: EditSettings) -> None:
         self._post("settings", settings)
@@ -236,7 +238,7 @@ class InferenceWorker(QThread):
         if followed is None:
             return
         moved = (self._mask is None or self._mask.shape != followed.shape
-                 or float(np.abs(followed - self._mask).mean()) > _MASK_MOVED)
+                 or cv2.norm(followed, self._mask, cv2.NORM_L1) > _MASK_MOVED * followed.size)
         if moved:
             self._mask = followed
             self._call_editor(lambda e: e.set_mask(followed))
