@@ -22,6 +22,17 @@ SMALL = replace(DIT_CONFIGS["wan-1.3b"], dim=256, ffn_dim=512, heads=2, layers=2
 CFG = replace(model_config("wan-1.3b"), dit=SMALL, resolution=(32, 48))
 
 
+def edit_noise(editor, n, seed):
+    """`n` random 40x56 frames edited with a prompt, then flushed -> every frame that came out."""
+    editor.set_prompt("make the jacket red")
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        rgb = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+        out += editor.push(Frame(rgb=rgb, pts=i / 16, index=i))
+    return out + editor.flush()
+
+
 @pytest.fixture
 def files(tmp_path, umt5_folder, released):
     torch.manual_seed(0)
@@ -55,13 +66,7 @@ def test_the_released_checkpoint_installs_and_streams_with_the_editor(files):
     editor = StreamEditor.load(model.path, device="cpu")
     w = editor.dit.blocks[0].ffn[0].weight.float()
     torch.testing.assert_close(w, 0.5 * dit.blocks[0].ffn[0].weight, atol=2e-3, rtol=1e-2)
-    editor.set_prompt("make the jacket red")
-    rng = np.random.default_rng(0)
-    out = []
-    for i in range(24):
-        rgb = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
-        out += editor.push(Frame(rgb=rgb, pts=i / 16, index=i))
-    out += editor.flush()
+    out = edit_noise(editor, 24, seed=0)
     assert len(out) >= 12
     assert [f.index for f in out] == list(range(len(out)))
     assert all(f.rgb.shape == (40, 56, 3) and f.rgb.dtype == np.uint8 for f in out)
@@ -89,12 +94,6 @@ def test_the_full_wan_vae_streams_with_the_editor_on_cpu(files):
         store=store, cfg=CFG, vae_dim=16,
     )  # fmt: skip
     editor = StreamEditor.load(model.path, device="cpu")
-    editor.set_prompt("make the jacket red")
-    rng = np.random.default_rng(1)
-    out = []
-    for i in range(12):
-        out += editor.push(Frame(rgb=rng.integers(0, 256, (40, 56, 3), dtype=np.uint8),
-                                 pts=i / 16, index=i))
-    out += editor.flush()
+    out = edit_noise(editor, 12, seed=1)
     assert len(out) >= 9
     assert all(f.rgb.shape == (40, 56, 3) for f in out)
