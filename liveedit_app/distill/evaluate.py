@@ -175,6 +175,9 @@ def rerun_app(cfg: TrainConfig, out: str | Path) -> dict:
     `StreamEditor`, the student and teacher numbers kept."""
     out = Path(out)
     folder = out / "eval"
+    if not (folder / "rows.json").is_file():
+        raise TrainingError("--app-only re-measures an earlier evaluation: run the eval stage "
+                            "first.", details=f"no {folder / 'rows.json'}")
     rows = json.loads((folder / "rows.json").read_text())
     setup = json.loads((folder / "metrics.json").read_text())["setup"]
     cases = held_out_cases(cfg)

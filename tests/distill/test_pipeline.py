@@ -157,6 +157,13 @@ def test_eval_app_only_remeasures_the_app_numbers_and_keeps_the_rest(run):
     assert after["app_psnr_region_db"] == pytest.approx(before["app_psnr_region_db"], abs=1e-6)
 
 
+def test_eval_app_only_without_an_earlier_evaluation_says_to_run_eval_first(run, tmp_path,
+                                                                           capsys):
+    assert main(["train", "eval", "--app-only", "--config", str(run["cfg"]), "--out",
+                 str(tmp_path / "empty"), "--device", "cpu"]) == 2
+    assert "run the eval stage first" in capsys.readouterr().err
+
+
 def test_the_learning_rate_warms_up_then_decays_by_cosine_to_its_final_share():
     from liveedit_app.distill.trainer import set_lr
 
