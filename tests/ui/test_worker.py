@@ -130,6 +130,26 @@ def test_painted_mask_reaches_the_editor(qtbot, make_worker):
     assert (out.args[0].rgb[:, :4] == 245).all() and (out.args[0].rgb[:, 4:] == 10).all()
 
 
+def test_a_tracked_mask_on_a_still_picture_is_handed_over_once(qtbot, make_worker):
+    editor = FakeEditor()
+    worker = make_worker()
+    worker.set_editor(editor)
+    worker.set_tracking(True)
+    followed = []
+    worker.mask_followed.connect(lambda mask, generation: followed.append(mask))
+    still = np.zeros((32, 32, 3), np.uint8)
+    still[:, 16:] = 200
+    mask = np.zeros((32, 32), np.float64)  # not the tracker's float32: still compared fine
+    mask[:, :16] = 1.0
+    worker.set_mask(mask)
+    for i in range(4):
+        with qtbot.waitSignal(worker.edited, timeout=3000):
+            worker.mailbox.put(Frame(rgb=still, pts=i / 30, index=i))
+    painted = [m for m in editor.masks if m is not None]
+    assert len(painted) == 1 and followed == []  # the editor's mask cache is not restarted
+    assert painted[0].dtype == np.float32 and (painted[0][:, :12] > 0.5).all()
+
+
 def test_engine_error_becomes_a_message_and_the_stream_goes_on(qtbot, make_worker):
     editor = FakeEditor(fail_on={1})
     worker = make_worker()
