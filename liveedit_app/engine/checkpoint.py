@@ -108,7 +108,8 @@ def import_reference_checkpoint(path: str | Path, use_ema: bool = False,
             raw = load_file(str(path), device=map_location)
         else:
             raw = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
-    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError,
+            SafetensorError) as exc:
         raise CheckpointError(f"The checkpoint {path.name} cannot be read safely.",
                               details=f"{path}: {type(exc).__name__}: {exc}") from exc
     if not isinstance(raw, dict):

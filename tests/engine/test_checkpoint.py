@@ -122,6 +122,13 @@ def test_a_pickle_with_arbitrary_objects_is_refused(tmp_path):
         import_reference_checkpoint(path)
 
 
+def test_a_damaged_reference_safetensors_file_is_refused_with_a_sentence(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    path.write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="cannot be read safely"):
+        import_reference_checkpoint(path)
+
+
 def test_saved_model_folder_round_trips_with_checksums(tmp_path):
     cfg = ModelConfig(name="toy", dit=TOY, text_encoder="hash",
                       autoencoder_params={"latent_channels": 4, "width": 8},
