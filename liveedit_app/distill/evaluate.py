@@ -115,9 +115,10 @@ def _to_uint8(frames: torch.Tensor) -> np.ndarray:
         0, 1, 3, 4, 2).cpu().numpy()
 
 
-def _app_outputs(cfg: TrainConfig, out: Path, cases: list[dict], text_table: dict,
-                 device: torch.device) -> list[np.ndarray]:
-    """Every case through `StreamEditor` (the shipped path), mask set per chunk."""
+def _app_rows(cfg: TrainConfig, out: Path, cases: list[dict], prompts: torch.Tensor,
+              device: torch.device) -> list[dict]:
+    """The `app_*` numbers of every case, through `StreamEditor` (the shipped path), mask set
+    per chunk. `prompts`: the prompt table, one row per phrasing of `all_instructions()`."""
     from liveedit_app.engine.checkpoint import load_dit as load_card_dit
     from liveedit_app.engine.checkpoint import read_card
     from liveedit_app.engine.components import build_autoencoder
@@ -128,6 +129,8 @@ def _app_outputs(cfg: TrainConfig, out: Path, cases: list[dict], text_table: dic
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     dit = load_card_dit(folder, mcfg, device=device, dtype=dtype)
     ae = build_autoencoder(mcfg.autoencoder, mcfg.autoencoder_params, folder)
+    index = {t: i for i, t in enumerate(all_instructions())}
+    text_table = {t: prompts[index[t]] for t in {c["instruction"] for c in cases}}
     editor = StreamEditor(mcfg, dit, ae, TableTextEncoder(text_table), device=device,
                           dtype=dtype)
     chunk = mcfg.sampler.chunk_frames * getattr(ae, "temporal_factor", 1)
@@ -142,7 +145,8 @@ def _app_outputs(cfg: TrainConfig, out: Path, cases: list[dict], text_table: dic
                 editor.set_mask(None if mask is None else mask[i].astype(np.float32))
             frames += editor.push(Frame(rgb=rgb, pts=i / 16, index=i))
         frames += editor.flush()
-        outputs.append(np.stack([f.rgb for f in frames]))
+        outputs.append(_app_row(case, np.stack([f.rgb for f in frames]),
+                                cfg.model.sampler.chunk_frames))
     return outputs
 
 
@@ -186,12 +190,8 @@ def rerun_app(cfg: TrainConfig, out: str | Path) -> dict:
                             details="eval.clips or the data generator changed since")
     d = distributed.setup(cfg.device)
     prompts = prompt_embeddings(cfg.data.text_table, cfg.model.dit.text_len)
-    index = {t: i for i, t in enumerate(all_instructions())}
-    table = {t: prompts[index[t]] for t in {c["instruction"] for c in cases}}
-    chunk = cfg.model.sampler.chunk_frames
-    app_out = _app_outputs(cfg, out, cases, table, d.device)
-    for row, case, a_out in zip(rows, cases, app_out, strict=True):
-        row.update(_app_row(case, a_out, chunk))
+    for row, app in zip(rows, _app_rows(cfg, out, cases, prompts, d.device), strict=True):
+        row.update(app)
     setup["app_remeasured_on"] = str(d.device)
     return _write(out, rows, setup)
 
@@ -243,12 +243,11 @@ def run(cfg: TrainConfig, out: str | Path, app_only: bool = False) -> dict:
         causal_out += list(_to_uint8(ae.decode(x_causal.float())))
         recon += list(_to_uint8(ae.decode(ae.encode(tgt))))
     model_seconds = time.perf_counter() - began - gen_seconds
-    table = {t: prompts[index[t]] for t in {c["instruction"] for c in cases}}
-    app_out = _app_outputs(cfg, out, cases, table, device)
+    app_rows = _app_rows(cfg, out, cases, prompts, device)
 
     rows = []
-    for case, s_out, t_out, c_out, rec, a_out in zip(cases, student_out, teacher_out,
-                                                     causal_out, recon, app_out, strict=True):
+    for case, s_out, t_out, c_out, rec, app in zip(cases, student_out, teacher_out,
+                                                   causal_out, recon, app_rows, strict=True):
         alpha = _pixel_chunk_mask(case["mask"], chunk)
         s_img = composite(case["source"], s_out, alpha)
         t_img = composite(case["source"], t_out, alpha)
@@ -270,7 +269,7 @@ def run(cfg: TrainConfig, out: str | Path, app_only: bool = False) -> dict:
             "stage2_correct": float(nearest_edit(_small(c_img), case["small"]) == case["edit"]),
             "stage2_psnr_region_db": psnr(c_img, tgt, region),
             "ae_ceiling_db": psnr(rec, tgt, region),
-            **_app_row(case, a_out, chunk),
+            **app,
         })
     setup = {
         "clips": len(cases), "frames": cfg.data.latent_frames,
