@@ -185,8 +185,8 @@ def export_clip(
     `LiveEditError` when the disk fills up (nothing is left behind either)."""
     preset = check_request(request)
     started = time.monotonic()
-    tmp = request.output.with_name(f".{request.output.stem}.exporting-{os.getpid()}")
-    tmp = tmp.with_suffix(request.output.suffix)
+    target = request.output  # the container format follows the suffix, so it stays last
+    tmp = target.with_name(f".{target.stem}.exporting-{os.getpid()}{target.suffix}")
     with VideoReader(request.input) as reader:
         info = reader.info
         try:

@@ -88,6 +88,7 @@ def test_a_full_disk_is_said_in_a_sentence_and_leaves_nothing_behind(tmp_path, m
     clip = write_clip(tmp_path / "in.mp4", seconds=1.0, audio=False)
 
     def disk_full(self, rgb, pts):
+        assert self.path.name.startswith(".out.exporting-")  # a name of its own until done
         raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
 
     monkeypatch.setattr(_OutputFile, "write", disk_full)
