@@ -46,6 +46,9 @@ _SAME_LOOK = 20
 # camera moved or the light changed. (An object standing still longer over a still selection
 # takes that part of it away for good.)
 _SETTLE_FRAMES = 60
+# OpenCV 5.0's DIS flow raises on a picture under 12 px and crashes the process on one under 32 px
+# high (a very wide source, e.g. 320x30)
+_MIN_FLOW_SIDE = 32
 
 
 class MaskTracker:
@@ -133,6 +136,8 @@ class MaskTracker:
 
     def _follow(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
         gray, prev_gray = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (cur, prev))
+        if min(gray.shape) < _MIN_FLOW_SIDE:
+            return self._mask  # too small a picture to follow: the selection stays where it is
         # backward flow: point x of this frame was at x + flow[x] in the previous one
         flow = self._dis.calc(gray, prev_gray, None)  # [h, w, 2]
         here = _identity(*gray.shape)

@@ -73,6 +73,19 @@ def test_no_mask_painted_means_nothing_to_follow():
     assert tracker.update(still_backdrop(1)[0]) is None
 
 
+def test_a_picture_too_small_to_follow_keeps_the_selection_where_it_is():
+    for h, w in ((8, 8), (24, 320)):  # OpenCV's flow raises on the first and crashes on the second
+        rgb = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
+        painted = np.zeros((h, w), np.float32)
+        painted[:, : w // 2] = 1.0
+        tracker = MaskTracker()
+        tracker.update(rgb)
+        tracker.set_mask(painted)
+        followed = tracker.update(np.roll(rgb, 1, axis=1))
+        assert followed.shape == (h, w)
+        assert (followed[:, : w // 2 - 2] > 0.5).all() and (followed[:, w // 2 + 2 :] < 0.5).all()
+
+
 def test_a_still_stroke_the_ball_passes_over_comes_back_once_the_ball_has_gone():
     stroke = np.zeros((H, W), np.float32)
     cv2.line(stroke, (150, 80), (150, 160), 1.0, 12)  # across the ball's path, at x = 150
