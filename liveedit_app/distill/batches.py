@@ -94,17 +94,17 @@ def ensure_latent_set(cfg: TrainConfig, out: str | Path, d: distributed.Dist) ->
     if d.main:
         have = sum(len(LatentSet.load(p)) for p in latent_parts(out))
         blocks = pixel_blocks_dir(out)
-        fresh = []
+        fresh = None
         if blocks.is_dir():
             ae = load_autoencoder(cfg, out, d.device)
             fresh = absorb_blocks(ae, blocks, d.device, have, cfg.data.clips_min or
                                   cfg.data.clips)
         elif not have:
             ae = load_autoencoder(cfg, out, d.device)
-            fresh = [build_latent_set(ae, cfg.data, count=cfg.data.clips, split="train",
-                                      device=d.device)]
-        if fresh:
-            save_part(out, concat(fresh))
+            fresh = build_latent_set(ae, cfg.data, count=cfg.data.clips, split="train",
+                                     device=d.device)
+        if fresh is not None:
+            save_part(out, fresh)
     distributed.barrier(d)
     return concat([LatentSet.load(p) for p in latent_parts(out)])
 
@@ -132,10 +132,9 @@ class Batches:
             return 0
         if self.ae is None:
             self.ae = load_autoencoder(self.cfg, self.out, self.device)
-        fresh = absorb_blocks(self.ae, blocks, self.device, 0, 0, log=lambda *_: None)
-        if not fresh:
+        part = absorb_blocks(self.ae, blocks, self.device, 0, 0, log=lambda *_: None)
+        if part is None:
             return 0
-        part = concat(fresh)
         save_part(self.out, part)
         self.data = concat([self.data, part.to(self.device)])
         return len(part)

@@ -110,9 +110,10 @@ def build_latent_set(ae, data: DataConfig, *, count: int, split: str, device: to
 
 
 def absorb_blocks(ae, folder: Path, device: torch.device, have: int, want: int,
-                  log=print) -> list[LatentSet]:
+                  log=print) -> LatentSet | None:
     """Encode the ready blocks of a background generator; wait for more while fewer than
-    `want` clips are in hand (counting `have`) and the generator is still running."""
+    `want` clips are in hand (counting `have`) and the generator is still running. None when
+    no block was ready."""
     parts: list[LatentSet] = []
     began = time.perf_counter()
     while True:
@@ -127,4 +128,4 @@ def absorb_blocks(ae, folder: Path, device: torch.device, have: int, want: int,
             break
         time.sleep(1.0)
     log(f"latents: {have} clips in hand (waited {time.perf_counter() - began:.0f}s)")
-    return parts
+    return concat(parts) if parts else None
