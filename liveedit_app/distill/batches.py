@@ -92,7 +92,7 @@ def ensure_latent_set(cfg: TrainConfig, out: str | Path, d: distributed.Dist) ->
     background generator has finished since (waiting until `data.clips_min` are in hand), or,
     with no generator, `data.clips` clips generated here."""
     if d.main:
-        have = sum(len(LatentSet.load(p)) for p in latent_parts(out))
+        have = sum(LatentSet.clips_in(p) for p in latent_parts(out))
         blocks = pixel_blocks_dir(out)
         fresh = None
         if blocks.is_dir():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from liveedit_app.distill.config import DataConfig
@@ -49,6 +50,12 @@ class LatentSet:
     def load(cls, path: str | Path) -> LatentSet:
         data = load_file(str(path))
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+    @staticmethod
+    def clips_in(path: str | Path) -> int:
+        """How many clips a saved set holds, read from its header (the tensors stay on disk)."""
+        with safe_open(str(path), "pt") as f:
+            return f.get_slice("region").get_shape()[0]
 
 
 def mask_to_latent(mask: torch.Tensor, factor: int) -> torch.Tensor:
