@@ -121,6 +121,8 @@ def load_mask_png(path: str | Path, size: tuple[int, int] | None = None) -> np.n
     """A mask image as [H, W] float32 in [0, 1] (white = edit): its alpha channel when it has a
     real one, else its brightness; resized to `size` (width, height) if given."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"The mask {path} is a folder, not an image.")
     if not path.is_file():  # before OpenCV, which would print its own warning
         raise InputError(f"The mask {path} does not exist.")
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)

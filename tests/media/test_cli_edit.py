@@ -40,6 +40,7 @@ def test_liveedit_edit_with_a_missing_model_says_so_and_writes_nothing(tmp_path,
     [
         (["-o", "{tmp}/out.avi"], "cannot be written as .avi"),
         (["-o", "{tmp}/out.mp4", "--mask", "{tmp}/nope.png"], "nope.png does not exist"),
+        (["-o", "{tmp}/out.mp4", "--mask", "{tmp}"], "is a folder, not an image"),
         (["-o", "{tmp}/out.mp4", "--mask", "{tmp}/square.png"], "draw the mask on a frame"),
         (["-o", "{tmp}/out.mp4", "--mask", "{tmp}/text.png"], "could not be read as an image"),
         (["-o", "{tmp}/in.mp4.mp4"], "-y with liveedit edit"),
