@@ -46,6 +46,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from liveedit_app.errors import TrainingError
 
+    if args.app_only and args.stage != "eval":
+        raise TrainingError("--app-only belongs to the eval stage.")
     if args.stage == "photos":
         from liveedit_app.distill.data.photos import save_photo_bank
 
@@ -77,12 +79,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         stage = importlib.import_module(STAGES[args.stage])
-        if getattr(args, "app_only", False):
-            if args.stage != "eval":
-                raise TrainingError("--app-only belongs to the eval stage.")
-            stage.run(cfg, out, app_only=True)
-        else:
-            stage.run(cfg, out)
+        stage.run(cfg, out, **({"app_only": True} if args.app_only else {}))
     finally:
         distributed.teardown()  # under torchrun: leave the group so every rank exits cleanly
     return 0
