@@ -103,6 +103,8 @@ def import_reference_checkpoint(path: str | Path, use_ema: bool = False,
                                 map_location: str = "cpu") -> dict[str, torch.Tensor]:
     """Read a reference `.pt/.pth` (weights_only, memory-mapped) or `.safetensors` file."""
     path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"The checkpoint {path.name} does not exist.", details=str(path))
     try:
         if path.suffix == ".safetensors":
             raw = load_file(str(path), device=map_location)

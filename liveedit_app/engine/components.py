@@ -46,12 +46,22 @@ def _lookup(table: dict[str, Factory], kind: str, what: str) -> Factory:
     return table[kind]
 
 
+def _build(table: dict[str, Factory], kind: str, what: str, params: dict[str, Any],
+           folder: Path | None) -> Any:
+    factory = _lookup(table, kind, what)
+    try:
+        return factory(params, folder)
+    except TypeError as exc:  # the card's params do not fit the component's constructor
+        raise CheckpointError(f"The model's settings for its {what} ({kind}) do not fit this "
+                              "app.", details=f"params {params}: {exc}") from exc
+
+
 def build_autoencoder(kind: str, params: dict[str, Any], folder: Path | None = None) -> Any:
-    return _lookup(_AUTOENCODERS, kind, "autoencoder")(params, folder)
+    return _build(_AUTOENCODERS, kind, "autoencoder", params, folder)
 
 
 def build_text_encoder(kind: str, params: dict[str, Any], folder: Path | None = None) -> Any:
-    return _lookup(_TEXT_ENCODERS, kind, "text encoder")(params, folder)
+    return _build(_TEXT_ENCODERS, kind, "text encoder", params, folder)
 
 
 def _liveedit_ae(params: dict[str, Any], folder: Path | None) -> Any:

@@ -170,3 +170,15 @@ def test_a_card_that_mismatches_every_layer_names_only_the_first_few():
         load_state_strict(dit, state, "ckpt.pt")
     details = err.value.details.splitlines()
     assert len(details) <= 7 and details[-1].startswith("and ")
+
+
+def test_a_missing_reference_checkpoint_is_named_as_missing(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        import_reference_checkpoint(tmp_path / "missing.pt")
+
+
+def test_a_card_with_autoencoder_settings_the_app_does_not_know_is_a_sentence():
+    from liveedit_app.engine.components import build_autoencoder
+
+    with pytest.raises(CheckpointError, match="settings for its autoencoder"):
+        build_autoencoder("liveedit-ae", {"latent_channels": 4, "colour": "blue"})
