@@ -27,6 +27,7 @@ from torch import nn
 from torch.distributed.tensor import DTensor, distribute_tensor
 from torch.utils.checkpoint import checkpoint
 
+from liveedit_app.engine import device as engine_device
 from liveedit_app.engine.attention import ParallelKeys
 from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.errors import TrainingError
@@ -50,9 +51,11 @@ class Dist:
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """'auto' trains on CUDA or the CPU (never MPS); a named device is checked by the engine's
+    `pick_device` (a sentence, not a traceback, for a typo or a missing GPU)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return engine_device.pick_device(name)
 
 
 def setup(device: str = "auto", parallel: str = "ddp", precision: str = "fp32") -> Dist:
