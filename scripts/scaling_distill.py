@@ -62,7 +62,7 @@ def make_inputs(folder: Path) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from liveedit_app.distill.batches import latent_set_path
+    from liveedit_app.distill.batches import save_part
     from liveedit_app.distill.data.phrasings import all_instructions
     from liveedit_app.distill.flow_training import DIT_WEIGHTS
     from liveedit_app.distill.latents import LatentSet
@@ -89,8 +89,7 @@ def make_inputs(folder: Path) -> None:
                     region=torch.rand(CLIPS) > 0.5,
                     instruction=torch.randint(len(text), (CLIPS,)),
                     edit=torch.zeros(CLIPS, dtype=torch.long))
-    latent_set_path(folder).parent.mkdir(exist_ok=True)
-    lat.save(latent_set_path(folder))
+    save_part(folder, lat)  # latents/train.safetensors
     for stage in ("stage1", "stage2"):
         (folder / stage).mkdir(exist_ok=True)
         sd = CausalDiT(dit_cfg).state_dict()
