@@ -117,9 +117,9 @@ class CachedKeys:
     def kv_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.kv_cos, self.kv_sin
 
-    # a compiler boundary: compiled code (wan/accelerate.py) must not take over the in-place
-    # writes into the 3 GB cache, and the growing kv_len would give it a new shape every chunk
-    @torch.compiler.disable
+    # a compiler boundary (see seal_compiler_boundaries): compiled code must not take over the
+    # in-place writes into the 3 GB cache, and the growing kv_len would give it a new shape
+    # every chunk
     def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
                ) -> torch.Tensor:
         """q [B, H, Nq, D], k, v [B, H, Nk, D] (rotated) -> [B, H, Nq, D]."""
@@ -133,6 +133,17 @@ class CachedKeys:
             vals = self.cache.v[layer][:, :, :self.kv_len]
         mask = None if self.key_mask is None else self.key_mask[None, :]  # [1, kv_len] broadcasts
         return F.scaled_dot_product_attention(q, keys, vals, attn_mask=mask)
+
+
+def seal_compiler_boundaries() -> None:
+    """Keep torch.compile out of `CachedKeys.attend`. Every compile path calls this first; it is
+    not a decorator because torch.compiler.disable imports the compiler (~2 s at every start
+    of the app, which never compiles a small model)."""
+    attend = CachedKeys.attend
+    if not getattr(attend, "_sealed", False):
+        sealed = torch.compiler.disable(attend)
+        sealed._sealed = True
+        CachedKeys.attend = sealed
 
 
 class _Projections(nn.Module):

@@ -97,6 +97,10 @@ class StreamEditor:
         elif compile:
             import torch._dynamo.config as dynamo_config
 
+            from liveedit_app.engine.attention import seal_compiler_boundaries
+
+            seal_compiler_boundaries()
+
             # one graph per layer (its cache slice) and per window length while the cache fills
             dynamo_config.recompile_limit = max(dynamo_config.recompile_limit,
                                                 4 * cfg.dit.layers)

@@ -87,6 +87,7 @@ class InferenceWorker(QThread):
         self._out_times: deque[float] = deque(maxlen=240)
         self._since: float | None = None  # first frame taken since the editor (re)started
         self._loads = 0  # model loads asked for; only the newest one's result is used
+        self._loaders: list[threading.Thread] = []  # load threads, joined by stop()
         self._latencies: deque[float] = deque(maxlen=30)
         self._last_stats = 0.0
 
@@ -129,7 +130,15 @@ class InferenceWorker(QThread):
         if it is still busy then."""
         self._stop.set()
         self.mailbox.close()
-        return self.wait() if timeout_ms is None else self.wait(timeout_ms)
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
+        done = self.wait() if timeout_ms is None else self.wait(timeout_ms)
+        # a load still running when Python exits aborts the process ("terminate called without
+        # an active exception": torch's C++ is torn down under it), so wait for it as well
+        for loader in self._loaders:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            loader.join(left)
+            done = done and not loader.is_alive()
+        return done
 
     def _post(self, key: str, value: object) -> None:
         with self._lock:
@@ -213,7 +222,10 @@ class InferenceWorker(QThread):
                                        details=f"{err!r}\n{traceback.format_exc()}")
             self._post("loaded", (ticket, name, device, result))
 
-        threading.Thread(target=load, name=f"load:{name}", daemon=True).start()
+        self._loaders = [t for t in self._loaders if t.is_alive()]
+        loader = threading.Thread(target=load, name=f"load:{name}", daemon=True)
+        self._loaders.append(loader)
+        loader.start()
 
     def _loaded(self, ticket: int, name: str, device: str, result: object) -> None:
         if ticket != self._loads:

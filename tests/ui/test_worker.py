@@ -213,3 +213,24 @@ def test_frames_flow_unedited_while_the_model_loads(qtbot, make_worker):
         worker.mailbox.put(frame(1, value=50))
     assert (out.args[0].rgb == 205).all()
     assert editor.pushed == [1]
+
+
+def test_stop_waits_for_a_model_still_loading(qtbot, make_worker):
+    """Python exiting under a running load aborted the process; stop() outlasts the load."""
+    import threading
+    import time
+
+    started, finished = threading.Event(), threading.Event()
+
+    def slow_load(name, device):
+        started.set()
+        time.sleep(0.4)
+        finished.set()
+        return FakeEditor()
+
+    worker = make_worker(factory=slow_load)
+    worker.load_model("big", "cpu")
+    assert started.wait(3)
+    assert not worker.stop(50)  # still loading after 50 ms: said so, not hidden
+    assert worker.stop(5000)
+    assert finished.is_set()

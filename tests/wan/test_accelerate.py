@@ -155,6 +155,16 @@ def test_compile_for_streaming_uses_the_gelu_epilogue_unless_told_not_to():
     assert all(type(b.ffn) is torch.nn.Sequential for b in dit.blocks)
 
 
+def test_compiling_keeps_the_compiler_out_of_the_cache_writes():
+    from liveedit_app.engine.attention import CachedKeys
+
+    accelerate.compile_for_streaming(make_dit(), backend=Recorder())
+    sealed = CachedKeys.attend
+    assert getattr(sealed, "_sealed", False)
+    accelerate.compile_for_streaming(make_dit(), backend=Recorder())
+    assert CachedKeys.attend is sealed  # sealed once, not wrapped again
+
+
 def test_compile_on_a_cpu_without_a_backend_changes_nothing():
     dit = make_dit()
     assert accelerate.compile_for_streaming(dit) is dit

@@ -40,6 +40,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from liveedit_app.engine.attention import seal_compiler_boundaries
 from liveedit_app.engine.dit import CausalDiT
 
 # (owner, method, token dim of each positional tensor argument or None): the compiled stages
@@ -79,6 +80,7 @@ def compile_for_streaming(dit: CausalDiT, *, backend: str | Callable | None = No
         if not _on_cuda(dit):
             return dit
         backend = "inductor"
+    seal_compiler_boundaries()
     fuse_gelu_epilogue(dit, on=gelu_epilogue)
     # every block shares each stage's graphs; the limit only matters when settings change
     torch._dynamo.config.cache_size_limit = max(64, torch._dynamo.config.cache_size_limit)
