@@ -117,6 +117,10 @@ def _install(args) -> int:
         )  # fmt: skip
         print(file=sys.stderr)
     print(f"Installed {model.name} ({human_size(model.size_bytes)}) in {model.path}")
+    unsummed = [c.name for c in store.verify(model.name).checks if c.status == "unlisted"]
+    if unsummed:
+        print(f"Note: model.json gives no sha256 for {', '.join(unsummed)}, so damage to "
+              f"{'it' if len(unsummed) == 1 else 'them'} cannot be detected.")
     return 0
 
 

@@ -80,7 +80,8 @@ def folder_size(folder: Path) -> int:
 
 
 def verify_folder(folder: Path, card: ModelCard | None = None) -> VerifyReport:
-    """Check every file the card lists: present, right size, right sha256 ("unlisted": no sum)."""
+    """Check every file the card lists: present, right size, right sha256 ("unlisted": no sum,
+    or a weight file the card does not list)."""
     card = card or ModelCard.read(folder)
     checks = []
     for spec in card.files:
@@ -95,6 +96,11 @@ def verify_folder(folder: Path, card: ModelCard | None = None) -> VerifyReport:
             checks.append(FileCheck(spec.name, "sha256"))
         else:
             checks.append(FileCheck(spec.name, "ok"))
+    listed = {spec.name for spec in card.files}
+    for path in sorted(folder.rglob("*.safetensors")):  # weights the card says nothing of
+        name = path.relative_to(folder).as_posix()
+        if name not in listed:
+            checks.append(FileCheck(name, "unlisted"))
     return VerifyReport(card.name, tuple(checks))
 
 

@@ -84,6 +84,7 @@ class InferenceWorker(QThread):
         self._paused = False
         self._tracking = True
         self._last_problem = ""
+        self._tracking_failed = False
         self._out_times: deque[float] = deque(maxlen=240)
         self._since: float | None = None  # first frame taken since the editor (re)started
         self._loads = 0  # model loads asked for; only the newest one's result is used
@@ -246,7 +247,17 @@ class InferenceWorker(QThread):
     def _follow_mask(self, frame: Frame) -> None:
         if not self._tracking:
             return
-        followed = self._tracker.update(frame.rgb, frame.index)
+        try:
+            followed = self._tracker.update(frame.rgb, frame.index)
+        except Exception as err:  # following is a help: its failure must not stop the stream
+            if not self._tracking_failed:  # said once, until it follows again
+                self._tracking_failed = True
+                self.problem.emit(LiveEditError(
+                    "The selection could not follow the picture; it stays where it was painted.",
+                    details=f"{err!r}\n{traceback.format_exc()}"))
+            self._tracker.reset()
+            return
+        self._tracking_failed = False
         if followed is None:
             return
         moved = (self._mask is None or self._mask.shape != followed.shape

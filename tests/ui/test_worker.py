@@ -150,6 +150,29 @@ def test_a_tracked_mask_on_a_still_picture_is_handed_over_once(qtbot, make_worke
     assert painted[0].dtype == np.float32 and (painted[0][:, :12] > 0.5).all()
 
 
+def test_a_tracker_failure_is_one_message_and_the_stream_goes_on(qtbot, make_worker, monkeypatch):
+    editor = FakeEditor()
+    worker = make_worker()
+    worker.set_editor(editor)
+    worker.set_tracking(True)
+
+    def broken(rgb, index=None):
+        raise RuntimeError("flow failed")
+
+    monkeypatch.setattr(worker._tracker, "update", broken)
+    problems = []
+    worker.problem.connect(problems.append)
+    mask = np.ones((8, 8), np.float32)
+    worker.set_mask(mask)
+    for i in range(3):
+        with qtbot.waitSignal(worker.edited, timeout=3000) as out:
+            worker.mailbox.put(frame(i, value=10))
+        assert (out.args[0].rgb == 245).all()  # still edited, inside the painted mask
+    qtbot.waitUntil(lambda: len(problems) == 1, timeout=3000)
+    assert "could not follow" in problems[0].message and "flow failed" in problems[0].details
+    assert worker.isRunning()
+
+
 def test_engine_error_becomes_a_message_and_the_stream_goes_on(qtbot, make_worker):
     editor = FakeEditor(fail_on={1})
     worker = make_worker()

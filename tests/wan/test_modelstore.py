@@ -52,6 +52,21 @@ def test_verify_names_missing_and_changed_files(store, tmp_path, make_model, wei
     }
 
 
+def test_a_weight_file_the_card_does_not_list_is_named_on_install_and_verify(
+    store, tmp_path, make_model, capsys, monkeypatch
+):
+    src = make_model(tmp_path / "src")
+    (src / "lora.safetensors").write_bytes(b"unsummed")
+    monkeypatch.setattr("liveedit_app.cli.models.ModelStore", lambda: store)
+    assert main(["models", "install", str(src)]) == 0
+    assert "no sha256 for lora.safetensors" in capsys.readouterr().out
+    report = store.verify("wan-test")
+    assert report.ok
+    assert ("lora.safetensors", "unlisted") in {(c.name, c.status) for c in report.checks}
+    assert main(["models", "verify", "wan-test"]) == 0
+    assert "1 without a checksum" in capsys.readouterr().out
+
+
 def test_user_models_shadow_shipped_ones_and_only_user_models_can_be_removed(
     store, tmp_path, make_model
 ):
