@@ -36,6 +36,10 @@ class ModelNotFoundError(CheckpointError):
     """No installed model has the requested name."""
 
 
+class GPUMemoryError(LiveEditError):
+    """The model does not fit in the memory of the device it runs on."""
+
+
 class InputError(LiveEditError):
     """A prompt, mask or setting the user gave that cannot be used as it is."""
 

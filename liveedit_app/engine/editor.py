@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from liveedit_app.contract import EditedFrame, EditorStats, EditSettings, Frame
-from liveedit_app.engine import checkpoint
+from liveedit_app.engine import checkpoint, memory
 from liveedit_app.engine.components import build_autoencoder, build_text_encoder
 from liveedit_app.engine.config import ModelConfig
 from liveedit_app.engine.device import pick_device, pick_dtype
@@ -133,14 +133,20 @@ class StreamEditor:
     def load(cls, name_or_path: str | Path = DEFAULT_MODEL, device: str = "auto",
              compile: bool | None = None, mask_cache: str = "static") -> StreamEditor:
         """A model by name (user models, then shipped), folder or model.json path."""
-        folder, _card, cfg = checkpoint.read_card(find_model(name_or_path))
+        folder, card, cfg = checkpoint.read_card(find_model(name_or_path))
         dev = pick_device(device)
         dtype = pick_dtype(dev)
-        dit = checkpoint.load_dit(folder, cfg, device=dev, dtype=dtype)
-        ae = build_autoencoder(cfg.autoencoder, cfg.autoencoder_params, folder)
-        text = build_text_encoder(cfg.text_encoder, cfg.text_encoder_params, folder)
-        return cls(cfg, dit, ae, text, device=dev, dtype=dtype, compile=compile,
-                   mask_cache=mask_cache)
+        vram = card.get("vram_gb")
+        memory.check_fits(cfg.name, float(vram) if isinstance(vram, int | float) else None, dev)
+        where = "this computer" if dev.type == "cpu" else "the GPU"
+        with memory.out_of_memory_as(
+                f"The model {cfg.name} does not fit in the memory of {where}; close other "
+                "programs that use it, or choose a smaller model.", dev):
+            dit = checkpoint.load_dit(folder, cfg, device=dev, dtype=dtype)
+            ae = build_autoencoder(cfg.autoencoder, cfg.autoencoder_params, folder)
+            text = build_text_encoder(cfg.text_encoder, cfg.text_encoder_params, folder)
+            return cls(cfg, dit, ae, text, device=dev, dtype=dtype, compile=compile,
+                       mask_cache=mask_cache)
 
     @classmethod
     def from_config(cls, cfg: ModelConfig, seed: int = 0, device: str = "cpu",
@@ -283,7 +289,11 @@ class StreamEditor:
             share = 0.0
         else:
             self._awaiting.extend(chunk)
-            edited = self._edit(chunk)
+            where = "This computer" if self.device.type == "cpu" else "The GPU"
+            with memory.out_of_memory_as(
+                    f"{where} ran out of memory while editing; close other programs that use "
+                    "it, or choose a smaller model.", self.device):
+                edited = self._edit(chunk)
             ready = [(self._awaiting.popleft(), rgb) for rgb in edited]
             share = self.planner.share if self.planner is not None else 1.0
         done = time.perf_counter()

@@ -7,13 +7,14 @@ from engine_toys import TOY
 
 from liveedit_app import paths
 from liveedit_app.contract import EditSettings, Frame
+from liveedit_app.engine import memory
 from liveedit_app.engine.autoencoder import LiveEditAE
 from liveedit_app.engine.checkpoint import save_model
 from liveedit_app.engine.config import ModelConfig, SamplerConfig
 from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.engine.editor import StreamEditor
 from liveedit_app.engine.text import HashTextEncoder
-from liveedit_app.errors import InputError, ModelNotFoundError
+from liveedit_app.errors import GPUMemoryError, InputError, ModelNotFoundError
 
 CFG = ModelConfig(name="toy", dit=TOY, text_encoder="hash",
                   text_encoder_params={"text_dim": 16, "text_len": 8},
@@ -125,6 +126,48 @@ def test_load_finds_a_model_by_name_in_the_user_models_folder():
     assert ed.cfg == CFG
     with pytest.raises(ModelNotFoundError):
         StreamEditor.load("no-such-model")
+
+
+def test_running_out_of_memory_mid_stream_is_a_sentence_and_the_next_stream_edits(monkeypatch):
+    ed = _editor()
+    frames = _frames(4, 64, 64)
+    real = ed.ae.encode
+
+    def exhausted(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(ed.ae, "encode", exhausted)
+    with pytest.raises(GPUMemoryError, match="ran out of memory while editing") as info:
+        [o for f in frames for o in ed.push(f)]
+    assert "Tried to allocate 2.00 GiB" in info.value.details
+    monkeypatch.setattr(ed.ae, "encode", real)
+    ed.reset()
+    assert len([o for f in frames for o in ed.push(f)]) == 4
+
+
+def test_a_model_that_needs_more_gpu_memory_than_is_free_is_refused_before_loading():
+    gpu = torch.device("cuda")
+    with pytest.raises(GPUMemoryError) as info:
+        memory.check_fits("wan-1.3b", 9.5, gpu, free_bytes=lambda d: 6 * 1024**3,
+                          device_name=lambda d: "NVIDIA GeForce RTX 3060")
+    assert info.value.message.startswith(
+        "The model wan-1.3b needs about 9.5 GB of GPU memory, but NVIDIA GeForce RTX 3060 has "
+        "6.0 GB free.")
+    memory.check_fits("wan-1.3b", 9.5, gpu, free_bytes=lambda d: 10 * 1024**3)
+    memory.check_fits("wan-1.3b", 9.5, torch.device("cpu"))  # the CPU is not checked
+    memory.check_fits("liveedit-tiny", None, gpu, free_bytes=lambda d: 0)  # no need stated
+
+
+def test_out_of_memory_while_loading_is_a_sentence(monkeypatch):
+    save_model(paths.user_models_dir() / "toy", CFG, CausalDiT(CFG.dit))
+
+    def exhausted(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't "
+                           "allocate memory: you tried to allocate 4294967296 bytes.")
+
+    monkeypatch.setattr("liveedit_app.engine.checkpoint.load_module_weights", exhausted)
+    with pytest.raises(GPUMemoryError, match="does not fit in the memory of this computer"):
+        StreamEditor.load("toy", device="cpu")
 
 
 def test_each_frame_is_composited_with_the_mask_current_at_its_push():
