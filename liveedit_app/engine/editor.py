@@ -133,11 +133,11 @@ class StreamEditor:
     def load(cls, name_or_path: str | Path = DEFAULT_MODEL, device: str = "auto",
              compile: bool | None = None, mask_cache: str = "static") -> StreamEditor:
         """A model by name (user models, then shipped), folder or model.json path."""
-        folder, card, cfg = checkpoint.read_card(find_model(name_or_path))
+        folder, _card, cfg = checkpoint.read_card(find_model(name_or_path))
         dev = pick_device(device)
         dtype = pick_dtype(dev)
-        vram = card.get("vram_gb")
-        memory.check_fits(cfg.name, float(vram) if isinstance(vram, int | float) else None, dev)
+        memory.check_fits(cfg.name, memory.estimate_gb(cfg, memory.folder_weight_bytes(folder)),
+                          dev)
         where = "this computer" if dev.type == "cpu" else "the GPU"
         with memory.out_of_memory_as(
                 f"The model {cfg.name} does not fit in the memory of {where}; close other "

@@ -1,20 +1,41 @@
 """Running out of memory, said in a sentence: the check before a model is loaded onto a GPU that
 cannot hold it, and the translation of an out-of-memory failure while loading or editing.
 
-A creator's GPU may have 6 GB, or share its memory with a game; the model card's `vram_gb` says
-what a model needs, and `torch.cuda.mem_get_info` what the GPU has free."""
+A creator's GPU may have 6 GB, or share its memory with a game. What a model needs is estimated
+from its own weight files and its KV cache (`estimate_gb`, also the `vram_gb` the Wan importer
+writes into the card); `torch.cuda.mem_get_info` says what the GPU has free."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 
+from liveedit_app.engine.config import ModelConfig
 from liveedit_app.errors import GPUMemoryError
 
 _GB = 1024**3
+WORKING_GB = 1.5  # activations of one chunk, the autoencoder's and the allocator's slack
+
+
+def kv_cache_bytes(cfg: ModelConfig, bytes_per_value: int = 2) -> int:
+    """K and V of every layer over the attention window (bf16)."""
+    tokens = cfg.sampler.window_frames * cfg.tokens_per_frame
+    return 2 * cfg.dit.layers * tokens * cfg.dit.dim * bytes_per_value
+
+
+def estimate_gb(cfg: ModelConfig, weight_bytes: int) -> float:
+    """GPU memory to stream with `cfg` whose GPU-side weights (DiT and autoencoder, bf16; the
+    text encoder runs on the CPU) take `weight_bytes`."""
+    return round((weight_bytes + kv_cache_bytes(cfg)) / _GB + WORKING_GB, 1)
+
+
+def folder_weight_bytes(folder: Path) -> int:
+    """The model folder's own weight files (its subfolders hold the text encoder or a teacher)."""
+    return sum(p.stat().st_size for p in Path(folder).glob("*.safetensors"))
 
 
 def is_out_of_memory(err: BaseException) -> bool:
@@ -44,8 +65,8 @@ def _device_name(device: torch.device) -> str:
 def check_fits(model: str, need_gb: float | None, device: torch.device,
                free_bytes: Callable[[torch.device], int] | None = None,
                device_name: Callable[[torch.device], str] = _device_name) -> None:
-    """Refuse to load `model` (needing `need_gb` GB, from its card) onto a CUDA GPU with less
-    free memory than that; a CPU or an unknown need is not checked."""
+    """Refuse to load `model` (needing `need_gb` GB, see `estimate_gb`) onto a CUDA GPU with
+    less free memory than that; a CPU or an unknown need is not checked."""
     if need_gb is None or device.type != "cuda":
         return
     free = (free_bytes or (lambda d: torch.cuda.mem_get_info(d)[0]))(device) / _GB
@@ -55,7 +76,8 @@ def check_fits(model: str, need_gb: float | None, device: torch.device,
         f"The model {model} needs about {need_gb:.1f} GB of GPU memory, but "
         f"{device_name(device)} has {free:.1f} GB free. Close other programs that use the GPU, "
         "or choose a smaller model.",
-        details=f"device {device}: {free:.2f} GB free, card says vram_gb={need_gb}")
+        details=f"device {device}: {free:.2f} GB free, about {need_gb} GB needed (weights, "
+                f"KV cache and {WORKING_GB} GB to work in)")
 
 
 @contextmanager

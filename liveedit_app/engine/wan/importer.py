@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from liveedit_app.engine import memory
 from liveedit_app.engine.checkpoint import (
     DIT_FILE,
     FORMAT,
@@ -66,14 +67,6 @@ def _check_text_encoder(folder: Path) -> None:
         )
 
 
-def _vram_estimate_gb(cfg: ModelConfig, weight_bytes: int) -> float:
-    """bf16 weights + the KV cache + 2 GB of activations; an estimate, said so in the card."""
-    lh, lw = cfg.latent_size
-    tokens = cfg.sampler.window_frames * (lh // cfg.dit.patch[1]) * (lw // cfg.dit.patch[2])
-    cache = 2 * cfg.dit.layers * tokens * cfg.dit.dim * 2
-    return round((weight_bytes + cache) / 2**30 + 2.0, 1)
-
-
 def import_released_checkpoint(
     checkpoint: Path,
     *,
@@ -118,8 +111,7 @@ def import_released_checkpoint(
             model = WanVAE(dim=vae_dim)
             model.load_published(read_weights(Path(wan_vae).parent, (Path(wan_vae).name,)))
             weights += 2 * _save(model.state_dict(), staging / WAN_VAE_FILE)
-        shutil.copytree(text_encoder, staging / TEXT_DIR)
-        weights += sum(p.stat().st_size for p in (staging / TEXT_DIR).rglob("*") if p.is_file())
+        shutil.copytree(text_encoder, staging / TEXT_DIR)  # runs on the CPU: not in vram_gb
         files = {
             p.relative_to(staging).as_posix(): file_entry(p)
             for p in sorted(staging.rglob("*")) if p.is_file()
@@ -131,8 +123,9 @@ def import_released_checkpoint(
             "format": FORMAT,
             "config": cfg.to_dict(),
             "files": files,
-            "vram_gb": _vram_estimate_gb(cfg, weights),
-            "vram_note": "estimate: weights (text encoder at its file size) + KV cache + 2 GB",
+            "vram_gb": memory.estimate_gb(cfg, weights),
+            "vram_note": "estimate: DiT and autoencoder weights + KV cache + "
+                         f"{memory.WORKING_GB} GB (the text encoder runs on the CPU)",
             "source": {"checkpoint": Path(checkpoint).name, "ema": use_ema},
         }  # fmt: skip
         if base.name == model_config("wan-1.3b").name and base.dit == model_config("wan-1.3b").dit:
