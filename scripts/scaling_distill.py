@@ -52,8 +52,8 @@ def config(folder: Path, stage: str, parallel: str):
     s.minutes = 0.0
     s.log_every = 1
     s.save_every = 10**9
-    for key, value in FIT[stage].items():
-        setattr(s, key, value)
+    for key, value in FIT[stage].items():  # never above the config's own (toy) batch
+        setattr(s, key, min(value, s.batch))
     return cfg
 
 
