@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QToolButton, QWidget
 
 from liveedit_app.errors import LiveEditError
+
+log = logging.getLogger(__name__)
 
 
 class ErrorBar(QFrame):
@@ -29,6 +33,7 @@ class ErrorBar(QFrame):
         self.hide()
 
     def show_error(self, err: LiveEditError) -> None:
+        log.info("shown: %s%s", err.message, f"\n{err.details}" if err.details else "")
         self.error = err
         self.count += 1
         more = f"  (+{self.count - 1} earlier)" if self.count > 1 else ""

@@ -10,6 +10,7 @@ needs the signals and objects it is given, so tests can drive it without a windo
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from liveedit_app.media.recorder import (
 )
 from liveedit_app.media.virtualcam import VirtualCamera
 from liveedit_app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 AUDIO_OFFSET_KEY = "audio_offset_ms"  # manual A/V sync, positive = sound later
 RECORD_AUDIO_KEY = "record_audio"
@@ -119,6 +122,8 @@ class RecordingController(QObject):
             self.problem.emit(err)
             return False
         self.recorder, self.microphone = recorder, microphone
+        log.info("recording started (sound: %s, source too: %s)", microphone is not None,
+                 config.record_source)
         self._clock.start()
         self._tick()
         self.state_changed.emit("recording")
@@ -176,6 +181,8 @@ class RecordingController(QObject):
             self.on_clock(self.recorder.video_time_s)
 
     def _on_finished(self, result: RecordingResult) -> None:
+        log.info("recording finished (%s): %d frames, %.1f s, %d dropped, %s", result.reason.name,
+                 result.frames, result.duration_s, result.dropped_frames, result.path)
         self._clock.stop()
         self._stop_inputs()
         self.recorder = None

@@ -12,6 +12,7 @@ engine error) comes out of one signal, `problem`, for the window's one error are
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections import deque
@@ -30,6 +31,8 @@ from liveedit_app.media.sources import PATTERN, FrameSource, SourcePump, open_so
 from liveedit_app.ui.editor_factory import load_editor
 from liveedit_app.ui.state import BrushState, EditState, MaskDocument, StreamStatus, ViewState
 from liveedit_app.ui.worker import EditorFactory, InferenceWorker, WorkerStats
+
+log = logging.getLogger(__name__)
 
 MASK_DEBOUNCE_MS = 150
 # Edited frames come in bursts (one chunk at a time); the preview shows them spaced by their pts.
@@ -81,6 +84,7 @@ class Session(QObject):
         self._mask_generation = 0
         self._painted_on: int | None = None  # index of the frame shown when painting began
         self._source_index: int | None = None
+        self._picture_size: tuple[int, ...] | None = None
         self._interrupted = False
         self._playout: deque[EditedFrame] = deque(maxlen=_PLAYOUT_MAX)
         self._playout_anchor: float | None = None  # wall clock minus pts of the frames shown
@@ -157,6 +161,8 @@ class Session(QObject):
     def _run(self, source: FrameSource, spec: str) -> None:
         self._stop_pump()
         self.spec = spec
+        log.info("source: %s (%s)", source.label, type(source).__name__)
+        self._picture_size = None  # logged again when a source's pictures change size
         self._arrivals.clear()
         self._interrupted = False
         self.worker.reset_stream()
@@ -189,6 +195,9 @@ class Session(QObject):
         if len(recent) > 1:
             self.status.source_fps = round((len(recent) - 1) / (recent[-1] - recent[0]), 1)
         self._source_index = frame.index
+        if frame.rgb.shape[:2] != self._picture_size:
+            self._picture_size = frame.rgb.shape[:2]
+            log.info("source picture: %dx%d", frame.rgb.shape[1], frame.rgb.shape[0])
         self.mask.fit(*frame.rgb.shape[:2])
         self.source_frame.emit(frame)
 

@@ -24,6 +24,7 @@ Public signals (other parts connect to them):
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -39,6 +40,8 @@ from liveedit_app.contract import EditedFrame, EditorProtocol, EditSettings, Fra
 from liveedit_app.errors import LiveEditError
 from liveedit_app.media.mailbox import LatestMailbox
 from liveedit_app.media.tracking import MaskTracker
+
+log = logging.getLogger(__name__)
 
 EditorFactory = Callable[[str, str], EditorProtocol]
 _STATS_EVERY_S = 0.25
@@ -214,6 +217,7 @@ class InferenceWorker(QThread):
         ticket = self._loads
 
         def load() -> None:
+            began = time.monotonic()
             try:
                 result: object = self._factory(name, device)
             except LiveEditError as err:
@@ -221,6 +225,13 @@ class InferenceWorker(QThread):
             except Exception as err:  # a broken model must not take the window down
                 result = LiveEditError(f"The model {name} could not be loaded.",
                                        details=f"{err!r}\n{traceback.format_exc()}")
+            took = time.monotonic() - began
+            if isinstance(result, LiveEditError):
+                log.info("model %s on %s not loaded after %.1f s: %s", name, device, took,
+                         result.message)
+            else:
+                log.info("model %s loaded on %s in %.1f s", name,
+                         getattr(getattr(result, "stats", None), "device", "") or device, took)
             self._post("loaded", (ticket, name, device, result))
 
         self._loaders = [t for t in self._loaders if t.is_alive()]

@@ -257,3 +257,22 @@ def test_stop_waits_for_a_model_still_loading(qtbot, make_worker):
     assert not worker.stop(50)  # still loading after 50 ms: said so, not hidden
     assert worker.stop(5000)
     assert finished.is_set()
+
+
+def test_loads_are_logged_with_their_time_and_outcome(qtbot, make_worker, caplog):
+    caplog.set_level("INFO", logger="liveedit_app")
+    worker = make_worker(factory=lambda name, device: FakeEditor())
+    with qtbot.waitSignal(worker.model_ready, timeout=3000):
+        worker.load_model("big", "cpu")
+
+    def missing(name, device):
+        raise ModelNotFoundError(f"No model named {name} is installed.")
+
+    worker._factory = missing
+    with qtbot.waitSignal(worker.model_failed, timeout=3000):
+        worker.load_model("gone", "cpu")
+    lines = [r.getMessage() for r in caplog.records if r.name == "liveedit_app.ui.worker"]
+    # the device the editor reports
+    assert lines[0].startswith("model big loaded on fake in ") and lines[0].endswith(" s")
+    assert lines[1].startswith("model gone on cpu not loaded after ")
+    assert lines[1].endswith(": No model named gone is installed.")
