@@ -1,5 +1,7 @@
 """Where the model runs and in which precision: CUDA, then Apple MPS, then the CPU, unless the
-user names one. bf16 on CUDA and CPU (fp16 is unusably slow on CPUs), fp16 on MPS."""
+user names one. bf16 on CPUs (fp16 is unusably slow there) and on NVIDIA GPUs that compute in it
+(Ampere and later); fp16 on older NVIDIA GPUs (Turing, Pascal: bf16 is emulated there, many times
+slower) and on MPS."""
 
 from __future__ import annotations
 
@@ -37,4 +39,10 @@ def pick_device(name: str | torch.device = "auto") -> torch.device:
 
 
 def pick_dtype(device: torch.device) -> torch.dtype:
-    return torch.float16 if device.type == "mps" else torch.bfloat16
+    if device.type == "mps":
+        return torch.float16
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            native = torch.cuda.is_bf16_supported(including_emulation=False)
+        return torch.bfloat16 if native else torch.float16
+    return torch.bfloat16

@@ -50,6 +50,21 @@ def test_auto_device_is_the_cpu_here_and_runs_bf16():
     assert pick_dtype(torch.device("cpu")) == torch.bfloat16
 
 
+@pytest.mark.parametrize(("native_bf16", "dtype"), [(True, torch.bfloat16),
+                                                    (False, torch.float16)])
+def test_an_nvidia_gpu_without_native_bf16_runs_fp16(monkeypatch, native_bf16, dtype):
+    import contextlib
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "device", lambda d: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported",
+                        lambda including_emulation=True: asked.append(including_emulation)
+                        or native_bf16)
+    assert pick_dtype(torch.device("cuda:0")) == dtype
+    assert asked == [False]  # emulated bf16 (Turing, Pascal) is many times slower: not counted
+    assert pick_dtype(torch.device("mps")) == torch.float16
+
+
 @pytest.mark.parametrize("name", ["tpu", "cuda:x"])
 def test_unknown_or_missing_devices_are_input_errors(name):
     with pytest.raises(InputError):
