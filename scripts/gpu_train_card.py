@@ -15,6 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
+from liveedit_app.distill.data.phrasings import example_prompts
 from liveedit_app.modelstore.card import file_entry
 
 WEAKNESSES = [
@@ -134,6 +135,7 @@ def main() -> None:
     }
     if speed:
         card["speed"] = speed
+    card["prompts"] = example_prompts(evaluation.get("per_edit"))  # best edits first
     card["files"] = {name: file_entry(folder / name)
                      for name in ("dit.safetensors", "autoencoder.safetensors")}
     (folder / "model.json").write_text(json.dumps(card, indent=2) + "\n")

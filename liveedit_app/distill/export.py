@@ -9,7 +9,7 @@ import torch
 
 from liveedit_app.distill.config import TrainConfig
 from liveedit_app.distill.data.edits import GLOBAL_EDITS, NAMED_COLORS, REGION_EDITS
-from liveedit_app.distill.data.phrasings import HELDOUT_SHARE
+from liveedit_app.distill.data.phrasings import HELDOUT_SHARE, example_prompts
 from liveedit_app.engine.checkpoint import save_model
 
 
@@ -40,4 +40,4 @@ def export_model(folder: str | Path, cfg: TrainConfig, dit: torch.nn.Module, ae:
     training = {**training, "data": data_recipe(cfg), "size": cfg.size}
     return save_model(folder, cfg.model, dit, autoencoder=ae, training=training,
                       benchmarks=benchmarks or {}, description=description,
-                      dtype=torch.bfloat16)
+                      dtype=torch.bfloat16, extra={"prompts": example_prompts()})

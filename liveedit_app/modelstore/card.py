@@ -1,8 +1,9 @@
 """What the model manager reads from a model folder's `model.json`.
 
 Keys used here: `name`, `description`, `files` ({file name: {"sha256": hex, "bytes": n}}),
-`vram_gb`, `speed` ({"fps": x, "device": "...", ...}). Every other key (the engine's `config`,
-training notes) is kept untouched.
+`vram_gb`, `speed` ({"fps": x, "device": "...", ...}), `prompts` ({"whole": [...], "region":
+[...]}: prompts the model was trained to follow, best first, for the app's presets; "region" ones
+need a painted mask). Every other key (the engine's `config`, training notes) is kept untouched.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class ModelCard:
     files: tuple[FileSpec, ...] = ()
     vram_gb: float | None = None
     speed: dict[str, Any] = field(default_factory=dict)
+    whole_prompts: tuple[str, ...] = ()  # example prompts that need no mask, best first
+    region_prompts: tuple[str, ...] = ()  # example prompts for a painted region
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,12 +71,15 @@ class ModelCard:
                     "The model card lists a file it does not describe.", f"files[{name!r}]={spec!r}"
                 )
         vram = data.get("vram_gb")
+        prompts = data.get("prompts") if isinstance(data.get("prompts"), dict) else {}
         return cls(
             name=str(data.get("name") or fallback_name),
             description=str(data.get("description", "")),
             files=tuple(files),
             vram_gb=float(vram) if vram is not None else None,
             speed=dict(data.get("speed") or {}),
+            whole_prompts=_texts(prompts.get("whole")),
+            region_prompts=_texts(prompts.get("region")),
             raw=data,
         )
 
@@ -100,3 +106,10 @@ def _check_relative(name: str) -> None:
     parts = PurePosixPath(name).parts
     if not parts or PurePosixPath(name).is_absolute() or ".." in parts or "\\" in name:
         raise CheckpointError("The model card names a file outside its folder.", repr(name))
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    """A card's list of prompts; anything that is not a list of texts reads as none."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(t.strip() for t in value if isinstance(t, str) and t.strip())

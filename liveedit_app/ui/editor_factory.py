@@ -35,3 +35,21 @@ def installed_models() -> list[str]:
         return sorted({m.name for m in ModelStore().list()})
     except (ImportError, LiveEditError, OSError):
         return []
+
+
+# For a model whose card names no prompts of its own (see modelstore/card.py)
+WHOLE_PROMPTS = ("make it a pencil sketch", "make it night time", "make it film noir",
+                 "make it look like an oil painting", "make it snow")
+REGION_PROMPTS = ("make the object red", "blur the object", "make the object glow")
+
+
+def model_prompts(model: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(whole-picture prompts, region prompts) the model was trained to follow, best first: from
+    its card, or general ones for a model whose card names none."""
+    try:
+        from liveedit_app.modelstore.store import ModelStore
+
+        card = ModelStore().get(model or DEFAULT_MODEL).card
+    except (ImportError, LiveEditError, OSError):
+        return WHOLE_PROMPTS, REGION_PROMPTS
+    return card.whole_prompts or WHOLE_PROMPTS, card.region_prompts or REGION_PROMPTS

@@ -18,16 +18,8 @@ from superqt import QLabeledDoubleSlider
 
 from liveedit_app.settings import DEVICES, with_prompt
 from liveedit_app.ui.bind import bind
+from liveedit_app.ui.editor_factory import model_prompts
 from liveedit_app.ui.state import EditState
-
-PRESETS = (
-    "turn it into a pencil sketch",
-    "turn it into a cartoon",
-    "make it night time",
-    "make the jacket red",
-    "make it look like an oil painting",
-    "make it snow",
-)
 
 
 class PromptDock(QDockWidget):
@@ -55,8 +47,8 @@ class PromptDock(QDockWidget):
         form.addRow("Prompt", row)
 
         self.presets = QComboBox()
-        self.presets.addItem("Presets…")
-        self.presets.addItems(PRESETS)
+        self.presets.setToolTip("Prompts the chosen model was trained to follow, its best first")
+        self._fill_presets()
         self.presets.activated.connect(self._use_preset)
         form.addRow("", self.presets)
 
@@ -96,9 +88,20 @@ class PromptDock(QDockWidget):
         self.edit.prompt = text
         self.edit.history = tuple(with_prompt(list(self.edit.history), text))
 
+    def _fill_presets(self) -> None:
+        """The chosen model's own prompts: whole-picture ones, then those for a painted region."""
+        whole, region = model_prompts(self.edit.model)
+        self.presets.clear()
+        self.presets.addItem("Presets…")
+        self.presets.addItems(whole)
+        self.presets.insertSeparator(self.presets.count())
+        for prompt in region:
+            self.presets.addItem(f"{prompt}  (paint it first)", prompt)
+
     def _use_preset(self, index: int) -> None:
-        if index > 0:
-            self.prompt.setEditText(PRESETS[index - 1])
+        prompt = self.presets.itemData(index) or (self.presets.itemText(index) if index else "")
+        if prompt:
+            self.prompt.setEditText(prompt)
             self.apply()
         self.presets.setCurrentIndex(0)
 
@@ -113,5 +116,7 @@ class PromptDock(QDockWidget):
     def _on_edit_changed(self, name: str) -> None:
         if name == "history":
             self._fill_history()
+        elif name == "model":
+            self._fill_presets()
         elif name == "prompt" and self.prompt.currentText() != self.edit.prompt:
             self.prompt.setEditText(self.edit.prompt)

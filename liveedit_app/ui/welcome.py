@@ -28,17 +28,13 @@ from liveedit_app.errors import ModelNotFoundError
 from liveedit_app.media.camera import CameraInfo, list_cameras
 from liveedit_app.modelstore.store import ModelStore
 from liveedit_app.settings import Settings
+from liveedit_app.ui.editor_factory import model_prompts
 
 log = logging.getLogger(__name__)
 SEEN_KEY = "welcome_shown"
 PATTERN_SOURCE = "pattern"
 CAMERA_PREFIX = "camera:"
-# Whole-picture edits the default model was trained on: they need no painted mask.
-FIRST_PROMPTS = (
-    "turn it into a pencil sketch",
-    "turn it into a cartoon",
-    "make it night time",
-)
+FIRST_PROMPTS = 3  # whole-picture prompts offered (the model's best first: no painting needed)
 
 
 def model_summary(name: str) -> str:
@@ -71,6 +67,9 @@ class WelcomeDialog(QDialog):
         self.setWindowTitle("Welcome to LiveEdit Studio")
         self.cameras = list_cameras_safely() if cameras is None else cameras
         self.device = device or compute_device()
+        whole, region = model_prompts(model_name)
+        self.first_prompts = whole[:FIRST_PROMPTS]
+        self.region_example = region[0]
 
         title = QLabel("<h2>Welcome to LiveEdit Studio</h2>")
         intro = QLabel(
@@ -148,14 +147,14 @@ class WelcomeDialog(QDialog):
         box = QGroupBox("A first edit")
         row = QVBoxLayout(box)
         row.addWidget(QLabel("Try one of these prompts (no painting needed):"))
-        for prompt in FIRST_PROMPTS:
+        for prompt in self.first_prompts:
             button = QPushButton(f"“{prompt}”")
             button.setObjectName("promptButton")
             button.clicked.connect(lambda _=False, p=prompt: self.prompt_chosen.emit(p))
             row.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
         tip = QLabel(
             "Then paint over one thing with the brush and ask for a local edit, "
-            "such as “make the object red”."
+            f"such as “{self.region_example}”."
         )
         tip.setWordWrap(True)
         row.addWidget(tip)

@@ -3,7 +3,7 @@ import pytest
 
 from liveedit_app.distill.data.edits import EDITS, GLOBAL_EDITS, REGION_EDITS
 from liveedit_app.distill.data.generator import EditExampleGenerator
-from liveedit_app.distill.data.phrasings import all_instructions, phrasings
+from liveedit_app.distill.data.phrasings import all_instructions, example_prompts, phrasings
 from liveedit_app.distill.data.pool import generate_pool
 
 
@@ -75,6 +75,19 @@ def test_heldout_phrasings_and_seeds_never_appear_in_training():
     assert not {train.seed(i) for i in range(500)} & {held.seed(i) for i in range(500)}
     train_texts = {p for e in EDITS for p in phrasings(e.key, "train")}
     assert all(held.example(i).instruction not in train_texts for i in range(4))
+
+
+def test_example_prompts_are_trained_phrasings_best_edit_first():
+    trained = {p: e.key for e in EDITS for p in phrasings(e.key, "train")}
+    plain = example_prompts()
+    assert [trained[p] for p in plain["whole"]] == [e.key for e in GLOBAL_EDITS]
+    assert [trained[p] for p in plain["region"]] == [e.key for e in REGION_EDITS]
+    assert "make the object red" in plain["region"]
+    scores = {"night": {"correct": 1.0, "psnr_region_db": 28.0},
+              "noir": {"correct": 1.0, "psnr_region_db": 20.0},
+              "cartoon": {"correct": 0.0, "psnr_region_db": 18.0}}
+    ranked = [trained[p] for p in example_prompts(scores)["whole"]]
+    assert ranked[:2] == ["night", "noir"] and ranked[-1] == "cartoon"  # unmeasured between
 
 
 def test_pool_matches_single_examples():

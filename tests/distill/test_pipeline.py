@@ -69,6 +69,7 @@ def test_stages_write_curves_checkpoints_and_model_folders(run):
         card = json.loads((out / stage / "model" / "model.json").read_text())
         assert set(card["files"]) == {"dit.safetensors", "autoencoder.safetensors"}
         assert card["training"]["data"]["global_styles"]
+        assert len(card["prompts"]["whole"]) == len(card["training"]["data"]["global_styles"])
 
 
 @pytest.mark.parametrize("stage", ["stage1", "stage2", "stage3"])

@@ -3,8 +3,10 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPushButton
 from liveedit_app import paths
 from liveedit_app.diagnostics import ComputeDevice
 from liveedit_app.media.camera import CameraInfo
+from liveedit_app.modelstore.store import ModelStore
 from liveedit_app.settings import Settings
 from liveedit_app.ui import welcome
+from liveedit_app.ui.editor_factory import WHOLE_PROMPTS
 from liveedit_app.ui.welcome import WelcomeDialog, maybe_show_welcome
 
 CPU = ComputeDevice("cpu", "Test CPU", "the processor does the work")
@@ -50,10 +52,23 @@ def test_page_names_the_device_the_model_and_suggests_a_prompt(qtbot):
     assert "CPU" in dialog.findChild(QLabel, "deviceLabel").text()
     assert "not installed" in dialog.findChild(QLabel, "modelLabel").text()
     prompts = dialog.findChildren(QPushButton, "promptButton")
-    assert len(prompts) == len(welcome.FIRST_PROMPTS)
+    # a model with no card of its own gets the general prompts
+    assert dialog.first_prompts == WHOLE_PROMPTS[:welcome.FIRST_PROMPTS]
+    assert [b.text() for b in prompts] == [f"“{p}”" for p in dialog.first_prompts]
     with qtbot.waitSignal(dialog.prompt_chosen) as chosen:
         prompts[0].click()
-    assert chosen.args == [welcome.FIRST_PROMPTS[0]]
+    assert chosen.args == [WHOLE_PROMPTS[0]]
+
+
+def test_the_page_offers_the_models_own_best_prompts_from_its_card(qtbot):
+    dialog = WelcomeDialog(model_name="liveedit-tiny", cameras=[], device=CPU)
+    qtbot.addWidget(dialog)
+    card = ModelStore().get("liveedit-tiny").card
+    assert dialog.first_prompts == card.whole_prompts[:3]
+    assert "make it night time" in dialog.first_prompts  # its best edits, measured
+    assert "make it a cartoon" not in dialog.first_prompts  # one it does badly
+    assert f"such as “{card.region_prompts[0]}”" in "".join(
+        label.text() for label in dialog.findChildren(QLabel))
 
 
 def test_installed_model_is_described_from_its_card():

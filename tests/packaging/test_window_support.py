@@ -74,7 +74,7 @@ def test_a_first_prompt_picked_on_the_welcome_page_becomes_the_prompt(make_windo
     win = make_window()
     (page,) = _welcome(win)
     page.findChildren(QPushButton, "promptButton")[1].click()
-    assert win.edit.prompt == welcome.FIRST_PROMPTS[1]
+    assert win.edit.prompt == page.first_prompts[1]
 
 
 def test_collect_diagnostics_saves_the_zip_and_says_where(qtbot, make_window):

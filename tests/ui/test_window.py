@@ -76,6 +76,24 @@ def test_prompt_typed_in_the_dock_reaches_the_editor(qtbot, window, fake_editor)
     assert dock.prompt.itemText(0) == "make the jacket red"
 
 
+def test_presets_are_the_chosen_models_own_prompts(qtbot, window, fake_editor):
+    from liveedit_app.modelstore.store import ModelStore
+    from liveedit_app.ui.editor_factory import WHOLE_PROMPTS
+
+    presets = window.prompt_dock.presets
+    card = ModelStore().get("liveedit-tiny").card
+    window.edit.model = "liveedit-tiny"
+    items = [presets.itemText(i) for i in range(presets.count())]
+    assert items[1:1 + len(card.whole_prompts)] == list(card.whole_prompts)
+    region = items.index(f"{card.region_prompts[0]}  (paint it first)")
+    presets.activated.emit(region)
+    assert window.edit.prompt == card.region_prompts[0]  # without the hint
+    qtbot.waitUntil(lambda: card.region_prompts[0] in fake_editor.prompt_at_push, timeout=5000)
+    assert presets.currentIndex() == 0
+    window.edit.model = "a-model-without-a-card"
+    assert presets.itemText(1) == WHOLE_PROMPTS[0]
+
+
 def test_painting_in_the_window_reaches_the_editor(qtbot, window, fake_editor):
     window.edit.track_mask = False
     window.view.mode = "edited"

@@ -79,6 +79,39 @@ def phrasings(key: str, split: str = "train") -> tuple[str, ...]:
     return tuple(p for p in every if (p in heldout) == (split == "heldout"))
 
 
+_PRESET_STYLE = ("make it {np}", "turn it into {np}", "make the video look like {np}")
+_PRESET_REGION = ("the object", "the selection", "it")
+
+
+def example_prompt(key: str) -> str:
+    """One short trained phrasing of an edit, for the app's presets: a style with its first
+    noun phrase, a region edit said of "the object" where training saw those words."""
+    trained = phrasings(key, "train")
+    if key in _STYLE_NOUNS:
+        wanted = [t.format(np=n) for n in _STYLE_NOUNS[key] for t in _PRESET_STYLE]
+    else:
+        kind = "recolor" if key.startswith("recolor_") else key
+        color = key.removeprefix("recolor_")
+        wanted = [t.format(ref=r, color=color) for r in _PRESET_REGION
+                  for t in _REGION_TEMPLATES[kind]]
+    return next((w for w in wanted if w in trained), trained[0])
+
+
+def example_prompts(per_edit: dict[str, dict] | None = None) -> dict[str, list[str]]:
+    """The card's `prompts`: one per edit, whole-picture and region apart, best first when the
+    evaluation's per-edit numbers are given (share right, then PSNR; an edit the evaluation did
+    not meet goes between those it got right and those it got wrong), else in catalogue order."""
+    def score(key: str) -> tuple[float, float]:
+        row = (per_edit or {}).get(key)
+        if not row:
+            return (-0.5, 0.0)
+        return (-(row.get("correct") or 0.0), -(row.get("psnr_region_db") or 0.0))
+
+    keys = sorted(EDIT_KEYS, key=score) if per_edit else list(EDIT_KEYS)
+    return {"whole": [example_prompt(k) for k in keys if k in _STYLE_NOUNS],
+            "region": [example_prompt(k) for k in keys if k not in _STYLE_NOUNS]}
+
+
 def all_instructions() -> list[str]:
     """Every phrasing of every edit, train and held out (what a text table must cover)."""
     return [p for key in EDIT_KEYS for p in phrasings(key, "all")]
