@@ -55,6 +55,45 @@ class CameraBackend(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class FormatInfo:
+    """One capture format a camera offers (QCameraFormat, as plain values)."""
+
+    width: int
+    height: int
+    max_fps: float
+    compressed: bool = False  # MJPEG: decoded on the CPU, but the only way to 30 fps over USB 2
+
+
+PREFERRED_SIZE = (1280, 720)  # sharp enough to record; the model works at 256 or 480 px anyway
+MIN_FPS = 24.0
+
+
+def pick_format(formats: list[FormatInfo], size: tuple[int, int] | None = None) -> int | None:
+    """The index of the format to capture with, or None to leave the camera's default.
+
+    With `size` (width, height): that size at its highest frame rate. Otherwise the size nearest
+    1280x720 among formats that reach 24 fps (a camera's default is often 5 fps at full size or
+    640x480), uncompressed before MJPEG at equal size and rate."""
+    if not formats:
+        return None
+    indexed = list(enumerate(formats))
+    if size is not None:
+        same = [(i, f) for i, f in indexed if (f.width, f.height) == tuple(size)]
+        return max(same, key=lambda p: p[1].max_fps)[0] if same else None
+    fluent = [(i, f) for i, f in indexed if f.max_fps >= MIN_FPS] or indexed
+    want = PREFERRED_SIZE[0] * PREFERRED_SIZE[1]
+
+    def cost(pair: tuple[int, FormatInfo]) -> tuple[float, float, bool]:
+        f = pair[1]
+        area = f.width * f.height
+        # a little larger is better than a little smaller: the picture is only ever scaled down
+        distance = (area / want) if area >= want else 1.5 * (want / area)
+        return (distance, -min(f.max_fps, 60.0), f.compressed)
+
+    return min(fluent, key=cost)[0]
+
+
 def default_backend() -> CameraBackend:
     return QtCameraBackend()
 
@@ -142,17 +181,21 @@ class _QtCameraStream:
             raise self._error
 
     def _start(self, device, size: tuple[int, int] | None) -> None:
-        from PySide6.QtMultimedia import QCamera, QMediaCaptureSession, QVideoSink
+        from PySide6.QtMultimedia import (
+            QCamera,
+            QMediaCaptureSession,
+            QVideoFrameFormat,
+            QVideoSink,
+        )
 
         self._camera = QCamera(device)
-        if size is not None:
-            formats = [
-                f
-                for f in device.videoFormats()
-                if (f.resolution().width(), f.resolution().height()) == tuple(size)
-            ]
-            if formats:
-                self._camera.setCameraFormat(formats[0])
+        formats = list(device.videoFormats())
+        chosen = pick_format([
+            FormatInfo(f.resolution().width(), f.resolution().height(), f.maxFrameRate(),
+                       f.pixelFormat() == QVideoFrameFormat.PixelFormat.Format_Jpeg)
+            for f in formats], size)
+        if chosen is not None:
+            self._camera.setCameraFormat(formats[chosen])
         self._sink = QVideoSink()
         self._session = QMediaCaptureSession()
         self._session.setCamera(self._camera)

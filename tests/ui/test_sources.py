@@ -152,3 +152,23 @@ def test_unplugged_camera_reports_and_resumes_when_back(qtbot):
     finally:
         pump.stop()
     assert not pump.running
+
+
+def test_a_camera_captures_near_720p_at_a_fluent_rate_unless_a_size_is_asked():
+    from liveedit_app.media.camera import FormatInfo, pick_format
+
+    webcam = [
+        FormatInfo(1920, 1080, 5.0),  # full size, uncompressed: 5 fps over USB 2
+        FormatInfo(640, 480, 30.0),
+        FormatInfo(1920, 1080, 30.0, compressed=True),
+        FormatInfo(1280, 720, 10.0),
+        FormatInfo(1280, 720, 30.0, compressed=True),
+        FormatInfo(1024, 576, 30.0),
+    ]
+    assert pick_format(webcam) == 4  # 1280x720 at 30 fps, MJPEG being the only way there
+    assert pick_format(webcam + [FormatInfo(1280, 720, 30.0)]) == 6  # uncompressed at a tie
+    assert pick_format(webcam, size=(1920, 1080)) == 2  # that size, at its best rate
+    assert pick_format(webcam, size=(800, 600)) is None  # not offered: the camera's default
+    slow = [FormatInfo(3840, 2160, 15.0), FormatInfo(1600, 900, 15.0)]
+    assert pick_format(slow) == 1  # nothing reaches 24 fps: still the size nearest 720p
+    assert pick_format([]) is None
