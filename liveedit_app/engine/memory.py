@@ -8,6 +8,7 @@ writes into the card); `torch.cuda.mem_get_info` says what the GPU has free."""
 from __future__ import annotations
 
 import gc
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,5 +90,8 @@ def out_of_memory_as(message: str, device: torch.device) -> Iterator[None]:
     except Exception as err:
         if not is_out_of_memory(err):
             raise
+        # the finished frames of the failed attempt hold its tensors for as long as the error
+        # lives (the window keeps it on show): without this nothing would be freed
+        traceback.clear_frames(err.__traceback__)
         free_cached(device)
         raise GPUMemoryError(message, details=f"{device}: {err}") from err

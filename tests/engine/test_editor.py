@@ -1,3 +1,4 @@
+import weakref
 from dataclasses import replace
 
 import numpy as np
@@ -284,3 +285,18 @@ def test_a_painted_mask_reaches_latent_size_once_and_a_new_mask_anew():
         ed.push(f)
     assert seen[-1] is not seen[0]
     assert not torch.equal(seen[-1], seen[0])
+
+
+def test_out_of_memory_frees_what_the_failed_attempt_allocated():
+    held = []
+
+    def attempt():
+        scratch = torch.zeros(8)
+        held.append(weakref.ref(scratch))
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    with pytest.raises(GPUMemoryError) as info:
+        with memory.out_of_memory_as("The GPU ran out of memory.", torch.device("cpu")):
+            attempt()
+    assert info.value.message == "The GPU ran out of memory."
+    assert held[0]() is None
