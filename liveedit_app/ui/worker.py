@@ -221,6 +221,9 @@ class InferenceWorker(QThread):
             try:
                 result: object = self._factory(name, device)
             except LiveEditError as err:
+                # its frames hold what the load had allocated (a model on the GPU, when the
+                # next part did not fit); the error stays on show, that memory must not
+                traceback.clear_frames(err.__traceback__)
                 result = err
             except Exception as err:  # a broken model must not take the window down
                 result = LiveEditError(f"The model {name} could not be loaded.",

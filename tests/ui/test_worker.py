@@ -1,12 +1,14 @@
 """The inference worker: frames round-trip through the editor, a slow editor sees fewer and fresher
 frames (never a queue), changes reach the next chunk, engine errors become messages."""
 
+import weakref
+
 import numpy as np
 import pytest
 from conftest import FakeEditor
 
 from liveedit_app.contract import EditSettings, Frame
-from liveedit_app.errors import ModelNotFoundError
+from liveedit_app.errors import GPUMemoryError, ModelNotFoundError
 from liveedit_app.media.mailbox import LatestMailbox
 from liveedit_app.ui.worker import InferenceWorker
 
@@ -203,6 +205,21 @@ def test_model_that_cannot_load_passes_frames_through(qtbot, make_worker):
     with qtbot.waitSignal(worker.edited, timeout=3000) as out:
         worker.mailbox.put(frame(0, value=77))
     assert (out.args[0].rgb == 77).all()
+
+
+def test_a_failed_load_keeps_nothing_it_allocated_while_its_error_is_shown(qtbot, make_worker):
+    held = []
+
+    def too_big(name, device):
+        weights = np.zeros(8)  # the part of the model loaded before the rest did not fit
+        held.append(weakref.ref(weights))
+        raise GPUMemoryError(f"The model {name} does not fit in the memory of the GPU.")
+
+    worker = make_worker(factory=too_big)
+    with qtbot.waitSignal(worker.model_failed, timeout=3000) as failed:
+        worker.load_model("big", "cuda")
+    assert failed.args[0].message == "The model big does not fit in the memory of the GPU."
+    assert held[0]() is None
 
 
 def test_stop_while_the_editor_is_busy_ends_cleanly(qtbot, make_worker):
