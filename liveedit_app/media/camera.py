@@ -75,9 +75,10 @@ def pick_format(formats: list[FormatInfo], size: tuple[int, int] | None = None) 
     With `size` (width, height): that size at its highest frame rate. Otherwise the size nearest
     1280x720 among formats that reach 24 fps (a camera's default is often 5 fps at full size or
     640x480), uncompressed before MJPEG at equal size and rate."""
-    if not formats:
+    # a driver may list a format without a size; it can be neither compared nor asked for
+    indexed = [(i, f) for i, f in enumerate(formats) if f.width > 0 and f.height > 0]
+    if not indexed:
         return None
-    indexed = list(enumerate(formats))
     if size is not None:
         same = [(i, f) for i, f in indexed if (f.width, f.height) == tuple(size)]
         return max(same, key=lambda p: p[1].max_fps)[0] if same else None

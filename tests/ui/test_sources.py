@@ -172,3 +172,5 @@ def test_a_camera_captures_near_720p_at_a_fluent_rate_unless_a_size_is_asked():
     slow = [FormatInfo(3840, 2160, 15.0), FormatInfo(1600, 900, 15.0)]
     assert pick_format(slow) == 1  # nothing reaches 24 fps: still the size nearest 720p
     assert pick_format([]) is None
+    assert pick_format([FormatInfo(0, 0, 30.0), *slow]) == 2  # a format without a size is passed
+    assert pick_format([FormatInfo(0, 0, 30.0)]) is None
