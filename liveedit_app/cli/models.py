@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 from liveedit_app.errors import CheckpointError
-from liveedit_app.modelstore.store import InstalledModel, ModelStore, describe_speed, human_size
+from liveedit_app.modelstore.store import (
+    InstalledModel,
+    ModelStore,
+    describe_speed,
+    human_size,
+    unsummed_files,
+)
 
 
 def register(subparsers) -> None:
@@ -117,7 +123,7 @@ def _install(args) -> int:
         )  # fmt: skip
         print(file=sys.stderr)
     print(f"Installed {model.name} ({human_size(model.size_bytes)}) in {model.path}")
-    unsummed = [c.name for c in store.verify(model.name).checks if c.status == "unlisted"]
+    unsummed = unsummed_files(model.path, model.card)  # the install has hashed the rest
     if unsummed:
         print(f"Note: model.json gives no sha256 for {', '.join(unsummed)}, so damage to "
               f"{'it' if len(unsummed) == 1 else 'them'} cannot be detected.")

@@ -96,12 +96,22 @@ def verify_folder(folder: Path, card: ModelCard | None = None) -> VerifyReport:
             checks.append(FileCheck(spec.name, "sha256"))
         else:
             checks.append(FileCheck(spec.name, "ok"))
-    listed = {spec.name for spec in card.files}
-    for path in sorted(folder.rglob("*.safetensors")):  # weights the card says nothing of
-        name = path.relative_to(folder).as_posix()
-        if name not in listed:
-            checks.append(FileCheck(name, "unlisted"))
+    checks += [FileCheck(name, "unlisted") for name in _unlisted_weights(folder, card)]
     return VerifyReport(card.name, tuple(checks))
+
+
+def _unlisted_weights(folder: Path, card: ModelCard) -> list[str]:
+    """Weight files in `folder` the card says nothing of."""
+    listed = {spec.name for spec in card.files}
+    names = (p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*.safetensors")))
+    return [name for name in names if name not in listed]
+
+
+def unsummed_files(folder: Path, card: ModelCard) -> list[str]:
+    """The files whose damage `verify_folder` cannot detect (no sha256 in the card, or not
+    listed at all), found without reading them."""
+    return [spec.name for spec in card.files if spec.sha256 is None] + _unlisted_weights(
+        folder, card)
 
 
 class ModelStore:

@@ -7,6 +7,7 @@ import pytest
 
 from liveedit_app.cli import main
 from liveedit_app.errors import CheckpointError, ModelNotFoundError
+from liveedit_app.modelstore import store as store_module
 from liveedit_app.modelstore.download import DownloadError
 from liveedit_app.modelstore.store import ModelStore
 
@@ -58,8 +59,13 @@ def test_a_weight_file_the_card_does_not_list_is_named_on_install_and_verify(
     src = make_model(tmp_path / "src")
     (src / "lora.safetensors").write_bytes(b"unsummed")
     monkeypatch.setattr("liveedit_app.cli.models.ModelStore", lambda: store)
+    hashed = []
+    real_sha = store_module.sha256_file
+    monkeypatch.setattr(store_module, "sha256_file", lambda p: hashed.append(p) or real_sha(p))
     assert main(["models", "install", str(src)]) == 0
     assert "no sha256 for lora.safetensors" in capsys.readouterr().out
+    installed = store.get("wan-test").path  # checked in the source and the copy, not a third time
+    assert hashed and not [p for p in hashed if Path(p).is_relative_to(installed)]
     report = store.verify("wan-test")
     assert report.ok
     assert ("lora.safetensors", "unlisted") in {(c.name, c.status) for c in report.checks}
