@@ -38,6 +38,9 @@ MASK_DEBOUNCE_MS = 150
 # Edited frames come in bursts (one chunk at a time); the preview shows them spaced by their pts.
 # A burst that starts more than this late is shown from now on instead of being skipped through.
 _PLAYOUT_LATE_S = 0.25
+# Editing slower than this for this long (a large model on a CPU) is said once, with what helps.
+SLOW_FPS = 3.0
+SLOW_FOR_S = 8.0
 _PLAYOUT_MAX = 64
 NO_MODEL = "No model loaded: showing the source unedited"
 LOADING = "Loading the model…"
@@ -85,6 +88,8 @@ class Session(QObject):
         self._painted_on: int | None = None  # index of the frame shown when painting began
         self._source_index: int | None = None
         self._picture_size: tuple[int, ...] | None = None
+        self._slow_since: float | None = None
+        self._slow_said = False  # once per loaded model
         self._interrupted = False
         self._playout: deque[EditedFrame] = deque(maxlen=_PLAYOUT_MAX)
         self._playout_anchor: float | None = None  # wall clock minus pts of the frames shown
@@ -282,8 +287,30 @@ class Session(QObject):
         if stats.warming_up != self.status.warming_up:
             self.status.warming_up = stats.warming_up
             self._update_banner()
+        self._watch_speed(stats)
+
+    def _watch_speed(self, stats: WorkerStats) -> None:
+        slow = stats.editing and not stats.warming_up and stats.edit_fps < SLOW_FPS
+        if not slow or self._slow_said:
+            self._slow_since = None
+            return
+        now = time.monotonic()
+        if self._slow_since is None:
+            self._slow_since = now
+        elif now - self._slow_since >= SLOW_FOR_S:
+            self._slow_said = True
+            on_cpu = (stats.device or "").startswith("cpu")
+            helps = ("choose a GPU as the Device or the liveedit-tiny model" if on_cpu
+                     else "choose a smaller model")
+            self.problem.emit(LiveEditError(
+                f"Editing runs at {stats.edit_fps:.1f} frames per second with {self.edit.model} "
+                f"on {stats.device or 'this device'}: too slow to follow live. To speed it up, "
+                f"{helps}, lower Steps, or paint a smaller region.",
+                details=f"{stats.edit_fps:.2f} fps for {now - self._slow_since:.0f} s, "
+                        f"latency {stats.latency_ms:.0f} ms"))
 
     def _on_model_ready(self, name: str, device: str) -> None:
+        self._slow_since, self._slow_said = None, False
         self.status.loading = False
         self.status.model_loaded = True
         self.status.device = device

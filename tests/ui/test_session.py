@@ -150,3 +150,38 @@ def test_a_compiling_editor_shows_a_warm_up_banner_until_its_first_edit(qtbot, m
     assert s.status.warming_up
     qtbot.waitUntil(lambda: s.status.banner == "" and s.last_edited is not None, timeout=5000)
     assert not s.status.warming_up
+
+
+def test_editing_too_slow_to_follow_live_is_said_once_with_what_helps(qtbot, make_session,
+                                                                      monkeypatch):
+    from types import SimpleNamespace
+
+    from liveedit_app.ui.worker import WorkerStats
+
+    clock = [100.0]
+    monkeypatch.setattr(session_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    s = make_session()
+    s.edit.model = "wan-1.3b"
+    said = []
+    s.problem.connect(said.append)
+
+    def stats(fps, seconds, warming_up=False, device="cpu"):
+        for _ in range(int(seconds)):
+            s._on_stats(WorkerStats(fps, 900.0, 0, device, True, warming_up))
+            clock[0] += 1.0
+
+    stats(0.4, 10, warming_up=True)  # compiling: not a speed yet
+    stats(12.0, 10)  # live enough
+    stats(0.4, 5)
+    stats(12.0, 1)  # a short dip is no reason to speak
+    assert said == []
+    stats(0.4, 10)
+    assert len(said) == 1
+    assert said[0].message.startswith(
+        "Editing runs at 0.4 frames per second with wan-1.3b on cpu: too slow to follow live. "
+        "To speed it up, choose a GPU as the Device or the liveedit-tiny model")
+    stats(0.4, 30)
+    assert len(said) == 1  # once per loaded model
+    s._on_model_ready("wan-1.3b", "cuda")
+    stats(1.0, 10, device="cuda")
+    assert len(said) == 2 and "choose a smaller model" in said[1].message
