@@ -28,7 +28,7 @@ from liveedit_app.errors import LiveEditError, RecordingError
 from liveedit_app.media.camera import CameraBackend
 from liveedit_app.media.mailbox import LatestMailbox
 from liveedit_app.media.sources import PATTERN, FrameSource, SourcePump, open_source
-from liveedit_app.ui.editor_factory import load_editor
+from liveedit_app.ui.editor_factory import DEFAULT_MODEL, load_editor
 from liveedit_app.ui.state import BrushState, EditState, MaskDocument, StreamStatus, ViewState
 from liveedit_app.ui.worker import EditorFactory, InferenceWorker, WorkerStats
 
@@ -300,8 +300,13 @@ class Session(QObject):
         elif now - self._slow_since >= SLOW_FOR_S:
             self._slow_said = True
             on_cpu = (stats.device or "").startswith("cpu")
-            helps = ("choose a GPU as the Device or the liveedit-tiny model" if on_cpu
-                     else "choose a smaller model")
+            if self.edit.model == DEFAULT_MODEL:
+                helps = "close other busy programs" + (", choose a GPU as the Device" if on_cpu
+                                                       else "")
+            elif on_cpu:
+                helps = f"choose a GPU as the Device or the {DEFAULT_MODEL} model"
+            else:
+                helps = "choose a smaller model"
             self.problem.emit(LiveEditError(
                 f"Editing runs at {stats.edit_fps:.1f} frames per second with {self.edit.model} "
                 f"on {stats.device or 'this device'}: too slow to follow live. To speed it up, "

@@ -185,3 +185,7 @@ def test_editing_too_slow_to_follow_live_is_said_once_with_what_helps(qtbot, mak
     s._on_model_ready("wan-1.3b", "cuda")
     stats(1.0, 10, device="cuda")
     assert len(said) == 2 and "choose a smaller model" in said[1].message
+    s.edit.model = "liveedit-tiny"  # already the smallest: other advice
+    s._on_model_ready("liveedit-tiny", "cpu")
+    stats(2.0, 10)
+    assert "close other busy programs, choose a GPU as the Device, lower Steps" in said[2].message
