@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from liveedit_app.diagnostics import ComputeDevice, compute_device
 from liveedit_app.errors import ModelNotFoundError
 from liveedit_app.media.camera import CameraInfo, list_cameras
-from liveedit_app.modelstore.store import ModelStore
+from liveedit_app.modelstore.store import ModelStore, describe_speed
 from liveedit_app.settings import Settings
 from liveedit_app.ui.editor_factory import model_prompts
 
@@ -43,9 +43,12 @@ def model_summary(name: str) -> str:
         model = ModelStore().get(name)
     except ModelNotFoundError:
         return f"{name} (not installed: pick another model in the model manager)"
-    speed = f" Measured: {model.fps:.0f} frames per second." if model.fps else ""
-    about = f": {model.card.description}" if model.card.description else ""
-    return f"{name}{about}{speed}"
+    # where the speed was measured matters: the card of liveedit-tiny holds a 2-core CPU's
+    speed = f" Measured: {describe_speed(model)}." if model.fps else ""
+    text = model.card.description.strip()
+    about = f": {text}" if text else ""
+    stop = "" if about.endswith((".", "!", "?")) or not speed else "."
+    return f"{name}{about}{stop}{speed}"
 
 
 class WelcomeDialog(QDialog):

@@ -78,8 +78,10 @@ def test_installed_model_is_described_from_its_card():
         '{"name": "my-model", "description": "the small default editor", "speed": {"fps": 12.4}}'
     )
     assert welcome.model_summary("my-model") == (
-        "my-model: the small default editor Measured: 12 frames per second."
+        "my-model: the small default editor. Measured: 12.4 fps."
     )
+    card.write_text('{"name": "my-model", "speed": {"fps": 40.1, "device": "H100"}}')
+    assert welcome.model_summary("my-model") == "my-model. Measured: 40.1 fps on H100."
 
 
 def test_every_line_and_button_of_the_page_is_shown_at_full_height(qtbot):
