@@ -105,8 +105,11 @@ def main() -> None:
     folder = args.model
     folder.mkdir(parents=True, exist_ok=True)
     old_card = folder / "model.json"
-    # measured by the engine benchmark for this architecture, not by training: carried over
-    speed = json.loads(old_card.read_text()).get("speed") if old_card.is_file() else None
+    # measured by the engine benchmark for this architecture, not by training: carried over,
+    # with how the shipped model streams (scripts/steps_sweep.py measured it: re-run it on the
+    # new model before trusting the carried choice)
+    old = json.loads(old_card.read_text()) if old_card.is_file() else {}
+    speed, streaming = old.get("speed"), old.get("streaming")
     for name in ("dit.safetensors", "autoencoder.safetensors"):
         shutil.copyfile(run / "stage3" / "model" / name, folder / name)
     card = json.loads((run / "stage3" / "model" / "model.json").read_text())
@@ -135,6 +138,11 @@ def main() -> None:
     }
     if speed:
         card["speed"] = speed
+    if streaming:
+        card["streaming"] = streaming
+        card["config"]["sampler"]["refresh"] = streaming["refresh"]
+        print(f"streaming refresh carried over ({streaming['refresh']}): check it with "
+              "scripts/steps_sweep.py --frames 48 --settings 4,4:norefresh")
     card["prompts"] = example_prompts(evaluation.get("per_edit"))  # best edits first
     card["files"] = {name: file_entry(folder / name)
                      for name in ("dit.safetensors", "autoencoder.safetensors")}
