@@ -50,18 +50,23 @@ class MaskDock(QDockWidget):
         self.size = _slider(2, 400)
         bind(brush, "size", self.size.valueChanged, self.size.value, self.size.setValue, float)
         form.addRow("Size", self.size)
+        self.size.setToolTip("Brush diameter in picture pixels ( [ and ] )")
         self.hardness = _slider(0, 1, 2)
         bind(brush, "hardness", self.hardness.valueChanged, self.hardness.value,
              self.hardness.setValue, float)
         form.addRow("Hardness", self.hardness)
+        self.hardness.setToolTip("1 paints a hard edge, 0 fades out from the brush's centre")
         self.feather = _slider(0, 32, 1)
         bind(edit, "feather", self.feather.valueChanged, self.feather.value,
              self.feather.setValue, float)
         form.addRow("Feather", self.feather)
+        self.feather.setToolTip("Width in pixels of the soft edge where the edit fades into the "
+                                "source")
         self.opacity = _slider(0, 1, 2)
         bind(view, "overlay_opacity", self.opacity.valueChanged, self.opacity.value,
              self.opacity.setValue, float)
         form.addRow("Overlay", self.opacity)
+        self.opacity.setToolTip("How strongly the painted mask is tinted over the preview")
 
         self.show_overlay = QCheckBox("Show mask")
         bind_check(view, "overlay_visible", self.show_overlay)
@@ -69,4 +74,5 @@ class MaskDock(QDockWidget):
         bind_check(edit, "track_mask", self.follow)
         form.addRow(self.show_overlay)
         form.addRow(self.follow)
+        self.follow.setToolTip("Move the mask along with what you painted as it moves")
         self.setWidget(body)

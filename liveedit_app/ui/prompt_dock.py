@@ -58,23 +58,29 @@ class PromptDock(QDockWidget):
         bind(edit, "strength", self.strength.valueChanged, self.strength.value,
              self.strength.setValue, float)
         form.addRow("Strength", self.strength)
+        self.strength.setToolTip("How much of the edit to show: 0 is the source, 1 the full edit")
         self.seed = QSpinBox(maximum=2**31 - 1)
         bind(edit, "seed", self.seed.valueChanged, self.seed.value, self.seed.setValue, int)
         form.addRow("Seed", self.seed)
+        self.seed.setToolTip("Another seed gives another take on the same prompt")
         self.steps = QSpinBox(minimum=1, maximum=8)
         bind(edit, "steps", self.steps.valueChanged, self.steps.value, self.steps.setValue, int)
         form.addRow("Steps", self.steps)
+        self.steps.setToolTip("Denoising steps per chunk: fewer is faster and a little less "
+                              "faithful (the model was trained for 4)")
 
         self.model = QComboBox()
         self.model.addItems(sorted({*models, edit.model}))
         bind(edit, "model", self.model.currentTextChanged, self.model.currentText,
              self.model.setCurrentText, str)
         form.addRow("Model", self.model)
+        self.model.setToolTip("The editing model (File ▸ Models… installs more)")
         self.device = QComboBox()
         self.device.addItems(DEVICES)
         bind(edit, "device", self.device.currentTextChanged, self.device.currentText,
              self.device.setCurrentText, str)
         form.addRow("Device", self.device)
+        self.device.setToolTip("Where the model runs: auto picks the GPU when there is one")
 
         pause = QToolButton()
         pause.setDefaultAction(actions["pause_editing"])
