@@ -225,3 +225,13 @@ def test_once_the_autoencoder_exists_the_generator_writes_latents_the_trainer_ta
     batches = Batches(cfg, out, distributed.setup("cpu"), torch.Generator().manual_seed(0))
     assert len(batches.data) == 8 and not list(blocks.glob("*_0000?.*"))
     assert sorted(p.name for p in blocks.glob("used_*")) == ["used_00000", "used_00001"]
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_config_loads_and_its_autoencoder_matches_its_dit(path):
+    from liveedit_app.distill.config import load_config
+
+    cfg = load_config(path)  # unknown keys are refused
+    assert cfg.model.autoencoder_params["latent_channels"] == cfg.model.dit.latent_channels
+    for stage in ("ae", "stage1", "stage2", "stage3"):
+        assert cfg.stage(stage).batch >= 1
