@@ -211,8 +211,8 @@ class MaskTracker:
 
 def _channel_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """[h, w] uint8: the largest per-channel difference of two [h, w, 3] uint8 pictures."""
-    r, g, b = cv2.split(cv2.absdiff(a, b))
-    return cv2.max(cv2.max(r, g), b)
+    red, green, blue = cv2.split(cv2.absdiff(a, b))
+    return cv2.max(cv2.max(red, green), blue)
 
 
 def _bins(rgb: np.ndarray) -> np.ndarray:
