@@ -112,7 +112,8 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         x0 = x0.float()
 
         if gen_step:
-            set_lr(opt_g, s.lr, step // s.generator_every, s.warmup)
+            set_lr(opt_g, s.lr, step // s.generator_every, s.warmup, r.progress(step),
+                   s.lr_final)
             bsz = x0.shape[0]
             t = r.local(sample_timesteps((s.batch, 1), DMD_SHIFT, r.generator, r.device,
                                          *DMD_T_RANGE)).expand(bsz, frames)
@@ -141,7 +142,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
                 ema.update(gen, 0.0)
             meter.add(loss_dmd=loss_dmd, target_mse=F.mse_loss(x0.detach(), b.target))
 
-        set_lr(opt_c, s.lr_critic, step, s.warmup)
+        set_lr(opt_c, s.lr_critic, step, s.warmup, r.progress(step), s.lr_final)
         xg = x0.detach()
         t2 = r.local(sample_timesteps((s.batch, 1), cfg.stage1.shift, r.generator,
                                       r.device)).expand(xg.shape[0], frames)
