@@ -56,12 +56,15 @@ class BrushState(State):
     eraser = Field(False)
 
 
+_EDIT_DEFAULTS = EditSettings()  # the engine's defaults are the window's
+
+
 class EditState(State):
     prompt = Field("")
-    strength = Field(1.0)
-    seed = Field(0)
-    steps = Field(4)
-    feather = Field(2.0)
+    strength = Field(_EDIT_DEFAULTS.strength)
+    seed = Field(_EDIT_DEFAULTS.seed)
+    steps = Field(_EDIT_DEFAULTS.steps)
+    feather = Field(_EDIT_DEFAULTS.mask_feather_px)
     model = Field("liveedit-tiny")
     device = Field("auto")
     paused = Field(False)  # editing paused: the source is shown unedited
