@@ -138,10 +138,9 @@ class StreamEditor:
         dtype = pick_dtype(dev)
         memory.check_fits(cfg.name, memory.estimate_gb(cfg, memory.folder_weight_bytes(folder)),
                           dev)
-        where = "this computer" if dev.type == "cpu" else "the GPU"
         with memory.out_of_memory_as(
-                f"The model {cfg.name} does not fit in the memory of {where}; close other "
-                "programs that use it, or choose a smaller model.", dev):
+                f"The model {cfg.name} does not fit in the memory of {memory.holder(dev)}; "
+                "close other programs that use it, or choose a smaller model.", dev):
             dit = checkpoint.load_dit(folder, cfg, device=dev, dtype=dtype)
             ae = build_autoencoder(cfg.autoencoder, cfg.autoencoder_params, folder)
             text = build_text_encoder(cfg.text_encoder, cfg.text_encoder_params, folder)
@@ -289,10 +288,9 @@ class StreamEditor:
             share = 0.0
         else:
             self._awaiting.extend(chunk)
-            where = "This computer" if self.device.type == "cpu" else "The GPU"
             with memory.out_of_memory_as(
-                    f"{where} ran out of memory while editing; close other programs that use "
-                    "it, or choose a smaller model.", self.device):
+                    f"{memory.holder(self.device).capitalize()} ran out of memory while editing; "
+                    "close other programs that use it, or choose a smaller model.", self.device):
                 edited = self._edit(chunk)
             ready = [(self._awaiting.popleft(), rgb) for rgb in edited]
             share = self.planner.share if self.planner is not None else 1.0

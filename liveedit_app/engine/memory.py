@@ -57,6 +57,11 @@ def free_cached(device: torch.device) -> None:
         torch.mps.empty_cache()
 
 
+def holder(device: torch.device) -> str:
+    """What holds the model's memory, in a sentence: "this computer" or "the GPU"."""
+    return "this computer" if device.type == "cpu" else "the GPU"
+
+
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
