@@ -4,6 +4,8 @@ the refresh pass, plus how far each cache's output moves from full compute.
 
     python scripts/bench_engine.py                       # CPU, tiny + small -> engine-cpu.json
     python scripts/bench_engine.py --device cuda --out benchmarks/engine-h100.json --wan-dit
+    python scripts/bench_engine.py --model liveedit-tiny --full-every 0,2,4,8 \
+        --out benchmarks/engine-cpu-fullevery.json   # static skip's periodic full chunk
 
 Weights are random (speed does not depend on them) unless --model names a trained model; the
 "quality loss" of a cache is the PSNR of its output against full compute on the same clip, seed
@@ -87,8 +89,18 @@ def run(editor: StreamEditor, frames: list[np.ndarray], warm_chunks: int, sync) 
     return {"fps": timed / total, "fps_at_p50_chunk": per_chunk / p50,
             "chunk_ms_p50": 1000 * p50,
             "chunk_ms_p95": 1000 * float(np.percentile(chunk_s, 95)),
+            "chunk_ms_mean": 1000 * statistics.fmean(chunk_s),
             "recompute_share": editor.stats.recompute_share,
             "outputs": [o.rgb for o in outputs]}
+
+
+def make_editor(cfg, model: str | None, device: str, compile: bool, cache: str,
+                full_every: int | None = None) -> StreamEditor:
+    """A trained model by name or folder, else random weights of `cfg`."""
+    extra = {} if full_every is None else {"full_every": full_every}
+    if model:
+        return StreamEditor.load(model, device=device, compile=compile, mask_cache=cache, **extra)
+    return StreamEditor.from_config(cfg, device=device, mask_cache=cache, compile=compile, **extra)
 
 
 def bench_config(name: str, device: str, n_frames: int, warm: int, steps: int,
@@ -101,9 +113,7 @@ def bench_config(name: str, device: str, n_frames: int, warm: int, steps: int,
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     rows, baseline = [], {}
     for label, cache, refresh, masked in SCENARIOS:
-        editor = (StreamEditor.load(model, device=device, compile=compile, mask_cache=cache)
-                  if model else
-                  StreamEditor.from_config(cfg, device=device, mask_cache=cache, compile=compile))
+        editor = make_editor(cfg, model, device, compile, cache)
         editor.configure(EditSettings(steps=steps, seed=0))
         editor.set_refresh(refresh)
         editor.set_prompt("make the disc glow blue")
@@ -127,6 +137,46 @@ def bench_config(name: str, device: str, n_frames: int, warm: int, steps: int,
               f"  chunk p50 {res['chunk_ms_p50']:7.1f}"
               f" ms  p95 {res['chunk_ms_p95']:7.1f} ms  share {res['recompute_share']:.2f}"
               f"  PSNR vs full {quality if quality is None else round(quality, 1)}", flush=True)
+    return rows
+
+
+def bench_full_every(name: str, device: str, n_frames: int, warm: int, steps: int,
+                     compile: bool, model: str | None, values: list[int]) -> list[dict]:
+    """Static skip with a full chunk every N chunks against full compute, quarter-frame mask:
+    the worst and median frame's PSNR inside the mask, the worst frame of each chunk, speed."""
+    cfg = StreamEditor.load(model, device=device).cfg if model else model_config(name)
+    h, w = cfg.resolution
+    frames = clip(n_frames, h, w)
+    mask = user_mask(h, w)
+    region = mask > 0
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    rows, full = [], None
+    for n in [None, *values]:  # None: the full-compute baseline
+        editor = make_editor(cfg, model, device, compile, "off" if n is None else "static", n)
+        editor.configure(EditSettings(steps=steps, seed=0))
+        editor.set_refresh(False)
+        editor.set_prompt("make the disc glow blue")
+        editor.set_mask(mask)
+        res = run(editor, frames, warm, sync)
+        outs = res.pop("outputs")
+        row = {"config": name, "mask_cache": "off" if n is None else "static", "full_every": n,
+               "resolution": [h, w], "steps": steps, "frames": n_frames, **res}
+        if n is None:
+            full = outs
+        else:
+            per_frame = [psnr(a[region], b[region]) for a, b in zip(outs, full, strict=True)]
+            per = editor.frames_per_chunk
+            row.update(min_psnr_vs_full_db=min(per_frame),
+                       median_psnr_vs_full_db=statistics.median(per_frame),
+                       chunk_min_psnr_vs_full_db=[min(per_frame[i:i + per])
+                                                  for i in range(0, len(per_frame), per)])
+        rows.append(row)
+        quality = ("baseline" if n is None else
+                   f"PSNR vs full worst {row['min_psnr_vs_full_db']:.1f} "
+                   f"median {row['median_psnr_vs_full_db']:.1f} dB")
+        print(f"{name} full_every {n}: {res['fps']:5.1f} FPS  chunk p50 "
+              f"{res['chunk_ms_p50']:6.1f} ms mean {res['chunk_ms_mean']:6.1f} ms  share "
+              f"{res['recompute_share']:.2f}  {quality}", flush=True)
     return rows
 
 
@@ -175,17 +225,21 @@ def main() -> None:
     ap.add_argument("--wan-dit", action="store_true", help="also time the wan-1.3b DiT (GPU)")
     ap.add_argument("--compile", action="store_true", help="torch.compile every DiT block")
     ap.add_argument("--model", help="a trained model (name or folder) instead of --configs")
+    ap.add_argument("--full-every", help="instead of the scenarios: static skip with a full "
+                    "chunk every N chunks for each N of this comma list (0 = never) vs full")
     ap.add_argument("--out", default="benchmarks/engine-cpu.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
     rows = []
-    if args.model:
-        rows += bench_config(Path(args.model).name, args.device, args.frames, args.warm_chunks,
-                             args.steps, args.compile, args.model)
-    for name in [] if args.model else args.configs.split(","):
-        rows += bench_config(name, args.device, args.frames, args.warm_chunks, args.steps,
-                             args.compile)
+    names = [Path(args.model).name] if args.model else args.configs.split(",")
+    for name in names:
+        common = (name, args.device, args.frames, args.warm_chunks, args.steps, args.compile,
+                  args.model)
+        if args.full_every:
+            rows += bench_full_every(*common, [int(v) for v in args.full_every.split(",")])
+        else:
+            rows += bench_config(*common)
     wan = bench_wan_dit(args.device) if args.wan_dit else None
     machine = {"platform": platform.platform(), "processor": platform.processor(),
                "torch": torch.__version__, "threads": torch.get_num_threads(),

@@ -25,7 +25,7 @@ from liveedit_app.engine.components import build_autoencoder, build_text_encoder
 from liveedit_app.engine.config import ModelConfig
 from liveedit_app.engine.device import pick_device, pick_dtype
 from liveedit_app.engine.dit import CausalDiT
-from liveedit_app.engine.mask_cache import ReferenceMaskCache, StaticSkipCache
+from liveedit_app.engine.mask_cache import FULL_EVERY, ReferenceMaskCache, StaticSkipCache
 from liveedit_app.engine.sampler import FlowSampler
 from liveedit_app.engine.stream import ChunkPlanner, StreamState, generate_chunk
 from liveedit_app.errors import InputError, ModelNotFoundError
@@ -64,11 +64,11 @@ COMPILE_MIN_PARAMS = 100_000_000  # DiTs this large are compiled on CUDA by defa
 class StreamEditor:
     def __init__(self, cfg: ModelConfig, dit: CausalDiT, autoencoder, text_encoder, *,
                  device: torch.device, dtype: torch.dtype, compile: bool | None = None,
-                 mask_cache: str = "static") -> None:
+                 mask_cache: str = "static", full_every: int = FULL_EVERY) -> None:
         """compile None: on CUDA for large DiTs (staged compile + GELU epilogue, +18 % for
         wan-1.3b in run 4; its first chunks pay ~20-50 s of compiling), not for small ones
         (liveedit-tiny streams far past real time eagerly, and a creator would wait for the
-        compiler at every start), never on a CPU."""
+        compiler at every start), never on a CPU. full_every: see `set_mask_cache`."""
         if compile is None:
             big = sum(p.numel() for p in dit.parameters()) >= COMPILE_MIN_PARAMS
             compile = device.type == "cuda" and big
@@ -114,8 +114,9 @@ class StreamEditor:
             tokens_per_frame=cfg.tokens_per_frame, window_frames=cfg.sampler.window_frames,
             sink_frames=cfg.sampler.sink_frames)
         self.mask_cache_mode = "off"
+        self.full_every = FULL_EVERY
         self.planner: ChunkPlanner | None = None
-        self.set_mask_cache(mask_cache)
+        self.set_mask_cache(mask_cache, full_every)
         self.stats = EditorStats(device=str(device))
         self.prompt: str | None = None
         self._mask: np.ndarray | None = None
@@ -131,7 +132,8 @@ class StreamEditor:
 
     @classmethod
     def load(cls, name_or_path: str | Path = DEFAULT_MODEL, device: str = "auto",
-             compile: bool | None = None, mask_cache: str = "static") -> StreamEditor:
+             compile: bool | None = None, mask_cache: str = "static",
+             full_every: int = FULL_EVERY) -> StreamEditor:
         """A model by name (user models, then shipped), folder or model.json path."""
         folder, _card, cfg = checkpoint.read_card(find_model(name_or_path))
         dev = pick_device(device)
@@ -145,12 +147,12 @@ class StreamEditor:
             ae = build_autoencoder(cfg.autoencoder, cfg.autoencoder_params, folder)
             text = build_text_encoder(cfg.text_encoder, cfg.text_encoder_params, folder)
             return cls(cfg, dit, ae, text, device=dev, dtype=dtype, compile=compile,
-                       mask_cache=mask_cache)
+                       mask_cache=mask_cache, full_every=full_every)
 
     @classmethod
     def from_config(cls, cfg: ModelConfig, seed: int = 0, device: str = "cpu",
                     text_encoder: str | None = "hash", compile: bool | None = None,
-                    mask_cache: str = "static") -> StreamEditor:
+                    mask_cache: str = "static", full_every: int = FULL_EVERY) -> StreamEditor:
         """Random weights (tests, speed benchmarks). text_encoder None = the config's own."""
         torch.manual_seed(seed)
         dit = CausalDiT(cfg.dit)
@@ -161,7 +163,7 @@ class StreamEditor:
         text = build_text_encoder(kind, params, None)
         dev = pick_device(device)
         return cls(cfg, dit, ae, text, device=dev, dtype=pick_dtype(dev), compile=compile,
-                   mask_cache=mask_cache)
+                   mask_cache=mask_cache, full_every=full_every)
 
     # -- what the creator sets -------------------------------------------------------------
 
@@ -216,14 +218,22 @@ class StreamEditor:
         if new_count:
             self.set_mask_cache(self.mask_cache_mode)
 
-    def set_mask_cache(self, mode: str) -> None:
-        """'static' (ours), 'reference' (brief §4) or 'off'."""
+    def set_mask_cache(self, mode: str, full_every: int | None = None) -> None:
+        """'static' (ours), 'reference' (brief §4) or 'off'. full_every (static only; None
+        keeps the current value): every Nth chunk computes every token, which bounds how far
+        the skipped tokens drift from full compute; 0 = never."""
         if mode not in MASK_CACHES:
             raise InputError(f"Unknown mask cache '{mode}'.", details=f"use one of {MASK_CACHES}")
+        if full_every is not None:
+            if isinstance(full_every, bool) or not isinstance(full_every, int) or full_every < 0:
+                raise InputError("The full-compute interval must be a whole number of chunks, "
+                                 "0 for never.", details=f"got full_every={full_every!r}")
+            self.full_every = full_every
         self.mask_cache_mode = mode
         bucket = 64 if self.device.type == "cuda" else 1  # few kernel shapes on GPUs
         if mode == "static":
-            self.planner = StaticSkipCache(self.dit, steps=len(self.sampler.steps), bucket=bucket)
+            self.planner = StaticSkipCache(self.dit, steps=len(self.sampler.steps), bucket=bucket,
+                                           full_every=self.full_every)
         elif mode == "reference":
             self.planner = ReferenceMaskCache(self.dit, bucket=bucket)
         else:

@@ -9,7 +9,9 @@ full step of the same chunk.
 since it was last computed skips whole blocks on every denoising step and adds the block's
 residual stored at that time (same frame slot of the chunk, same step, same layer). It still
 writes K/V, so the cache stays complete for the tokens that do compute. Without a user mask the
-edit is global and nothing is skipped.
+edit is global and nothing is skipped. Every `full_every`-th chunk recomputes every token: the
+stored residuals were computed against an older KV cache and older noise, and on a trained model
+the difference from full compute grows chunk after chunk until something recomputes them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ import torch.nn.functional as F
 
 from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.engine.token_plan import TokenPlan
+
+# liveedit-tiny, quarter-frame mask, 96 frames (benchmarks/engine-cpu-fullevery.json): the worst
+# frame inside the mask is 22 dB from full compute without full chunks, 32 dB with every 3rd
+# (every 4th: 25 dB, every 2nd: 32 dB at more cost); see docs/performance.md
+FULL_EVERY = 3
 
 
 def _first_tokens(prefer: torch.Tensor, count: int) -> torch.Tensor:
@@ -130,10 +137,16 @@ class StaticSkipCache:
     """Ours: tokens outside the user mask whose source is unchanged skip whole blocks."""
 
     def __init__(self, dit: CausalDiT, steps: int, threshold: float = 0.02,
-                 dilate_tokens: int = 1, bucket: int = 1) -> None:
+                 dilate_tokens: int = 1, bucket: int = 1, full_every: int = FULL_EVERY) -> None:
         """bucket > 1 rounds the count of computed tokens up to a multiple, so compiled or
-        cuDNN kernels see a few shapes rather than a new one per chunk."""
+        cuDNN kernels see a few shapes rather than a new one per chunk. full_every N > 0: the
+        chunks 0, N, 2N, ... since the stores were filled compute every token (1 = always full
+        compute); 0 = only when the source changes."""
+        if full_every < 0:
+            raise ValueError("full_every must be 0 (never) or a positive chunk count")
         self.dit = dit
+        self.full_every = full_every
+        self.chunk = 0  # chunks planned since the stores were (re)filled
         self.bucket = bucket
         self.threshold = threshold
         self.dilate = dilate_tokens
@@ -165,6 +178,9 @@ class StaticSkipCache:
         if self.stores.ensure(b, f, t, y_src, self.dit.dtype) or self.y_ref is None:
             self.valid = torch.zeros(f, t, dtype=torch.bool, device=y_src.device)
             self.y_ref = y_src.clone()
+            self.chunk = 0
+        due = self.full_every > 0 and self.chunk % self.full_every == 0
+        self.chunk += 1
         inside = F.max_pool2d(user_mask[0].float(), (ph, pw))  # [F, 1, h/2, w/2]
         if self.dilate:
             k = 2 * self.dilate + 1
@@ -173,7 +189,7 @@ class StaticSkipCache:
         change = (y_src.float() - self.y_ref.float()).pow(2).mean(2).amax(0)  # [F, h, w]
         change = F.max_pool2d(change[:, None], (ph, pw)).flatten(1)  # [F, T]
         skip = self.valid & ~inside & (change < self.threshold)
-        run = ~skip
+        run = torch.ones_like(skip) if due else ~skip
         count = int(run.sum(1).max())
         count = min(t, -(-count // self.bucket) * self.bucket)
         self.share = count / t

@@ -195,6 +195,28 @@ def test_a_mask_that_moves_every_frame_still_lets_the_static_cache_reuse_work():
     assert ed.stats.recompute_share < 1.0
 
 
+def _masked_still_share(ed: StreamEditor) -> float:
+    corner = np.zeros((64, 64), np.float32)
+    corner[:16, :16] = 1.0
+    ed.set_mask(corner)
+    still = _frames(1, 64, 64)[0].rgb
+    for i in range(8):  # four chunks of 2
+        ed.push(Frame(still, i / 30, i))
+    return ed.stats.recompute_share
+
+
+def test_the_static_cache_full_compute_interval_is_set_at_load_and_with_the_cache():
+    assert _masked_still_share(_editor(mask_cache="static", full_every=1)) == 1.0
+    never = _editor(mask_cache="static", full_every=0)
+    assert _masked_still_share(never) < 1.0
+    never.set_mask_cache("static", full_every=1)
+    assert never.planner.full_every == 1 and never.full_every == 1
+    never.configure(EditSettings(steps=2))  # a new step count rebuilds the cache, same interval
+    assert never.planner.full_every == 1
+    with pytest.raises(InputError, match="full-compute interval"):
+        never.set_mask_cache("static", full_every=-1)
+
+
 def test_a_model_without_mask_channel_still_feeds_the_mask_to_the_static_cache():
     cfg = replace(CFG, dit=replace(TOY, mask_channel=False))
     ed = StreamEditor.from_config(cfg, mask_cache="static")

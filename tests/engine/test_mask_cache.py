@@ -1,3 +1,4 @@
+import pytest
 import torch
 from engine_toys import toy_dit, toy_inputs
 
@@ -69,7 +70,7 @@ def test_static_skip_reuses_unchanged_tokens_outside_the_mask():
     mask = torch.zeros(1, 2, 1, 8, 8)
     mask[..., :4, :4] = 1.0  # top-left quarter: 4 of 16 tokens, 9 after dilation
     full, _ = _stream(dit, mask=mask)
-    cached, shares = _stream(dit, StaticSkipCache(dit, steps=4), mask=mask)
+    cached, shares = _stream(dit, StaticSkipCache(dit, steps=4, full_every=0), mask=mask)
     assert shares[0] == 1.0
     assert shares[1:] == [9 / 16] * (CHUNKS - 1)
     inside = mask.bool().expand_as(full[0])
@@ -83,6 +84,46 @@ def test_static_skip_recomputes_tokens_whose_source_changed():
     _, shares = _stream(dit, StaticSkipCache(dit, steps=4, threshold=0.02), mask=mask,
                         drift=1.0)
     assert shares == [1.0] * CHUNKS
+
+
+def _corner_mask():
+    mask = torch.zeros(1, 2, 1, 8, 8)
+    mask[..., :4, :4] = 1.0  # 9 of 16 tokens inside after dilation
+    return mask
+
+
+def test_static_skip_with_a_full_chunk_every_chunk_equals_full_compute():
+    dit = toy_dit()
+    mask = _corner_mask()
+    full, _ = _stream(dit, mask=mask)
+    cached, shares = _stream(dit, StaticSkipCache(dit, steps=4, full_every=1), mask=mask)
+    assert shares == [1.0] * CHUNKS
+    assert all(torch.equal(a, b) for a, b in zip(full, cached, strict=True))
+
+
+def test_static_skip_recomputes_every_token_on_every_nth_chunk():
+    dit = toy_dit()
+    mask = _corner_mask()
+    _, every_2 = _stream(dit, StaticSkipCache(dit, steps=4, full_every=2), mask=mask)
+    _, every_3 = _stream(dit, StaticSkipCache(dit, steps=4, full_every=3), mask=mask)
+    _, never = _stream(dit, StaticSkipCache(dit, steps=4, full_every=0), mask=mask)
+    assert every_2 == [1.0, 9 / 16, 1.0, 9 / 16]
+    assert every_3 == [1.0, 9 / 16, 9 / 16, 1.0]
+    assert never == [1.0, 9 / 16, 9 / 16, 9 / 16]
+
+
+def test_static_skip_counts_chunks_from_the_last_reset():
+    dit = toy_dit()
+    planner = StaticSkipCache(dit, steps=4, full_every=3)
+    _stream(dit, planner, mask=_corner_mask())
+    planner.reset()
+    _, shares = _stream(dit, planner, mask=_corner_mask())
+    assert shares == [1.0, 9 / 16, 9 / 16, 1.0]
+
+
+def test_static_skip_refuses_a_negative_full_compute_interval():
+    with pytest.raises(ValueError, match="full_every"):
+        StaticSkipCache(toy_dit(), steps=4, full_every=-1)
 
 
 def test_bucketed_reference_cache_rounds_the_kept_count_up():
@@ -99,6 +140,6 @@ def test_bucketed_static_skip_computes_a_multiple_of_the_bucket():
     dit = toy_dit()
     mask = torch.zeros(1, 2, 1, 8, 8)
     mask[..., :4, :4] = 1.0  # 9 of 16 tokens inside after dilation
-    planner = StaticSkipCache(dit, steps=4, bucket=4)
+    planner = StaticSkipCache(dit, steps=4, bucket=4, full_every=0)
     _, shares = _stream(dit, planner, mask=mask)
     assert shares[1:] == [12 / 16] * (CHUNKS - 1)
