@@ -18,6 +18,8 @@ default = run 5's without its second-stream rows):
                alone (cuDNN autotuning on since the AEs), then e2e with the faster AE
   eager, ceilings, profile, wanvae: run 4's eager DiT, kernel ceilings, kernel profile of a
                steady chunk, DiT + full Wan VAE decode (not in the default set)
+  nosplit      the dit and static DiT rows once more with the self-attention in one launch
+               (`split_attention.enabled = False`), each just before its split row
 The JSON is rewritten after each part, so a run cut short keeps what it measured; a table is
 printed last. Measured and removed: FP8 linears, Wan VAE convs as 2D, whole-block compile (run 4,
 `git show 02a3b24:scripts/gpu_speed_wan.py`); the AE on a second CUDA stream beside the DiT
@@ -42,7 +44,7 @@ from dataclasses import replace
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from liveedit_app.engine import mask_cache
+from liveedit_app.engine import mask_cache, split_attention
 from liveedit_app.engine.config import DIT_CONFIGS
 from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.engine.sampler import FlowSampler
@@ -414,7 +416,7 @@ class Scene:
 
 
 PARTS = ("dit", "ae", "e2e", "static")
-MORE = ("eager", "ceilings", "profile", "wanvae")
+MORE = ("eager", "ceilings", "profile", "wanvae", "nosplit")
 
 
 def main() -> int:
@@ -499,8 +501,19 @@ def main() -> int:
         attempt("eager", lambda: bench.measure("eager (SDPA default = cuDNN)"))
     accelerate.compile_for_streaming(dit, backend=backend)
     label = "DiT (staged compile + GELU epilogue)"
+    def one_launch(name: str, **kw) -> dict:
+        split_attention.enabled = False
+        try:
+            return bench.measure(f"{name}, attention in one launch", **kw)
+        finally:
+            split_attention.enabled = True
+
     if "dit" in parts:
+        if "nosplit" in parts:
+            attempt("dit nosplit", lambda: one_launch(label))
         attempt("dit", lambda: bench.measure(label))
+        report["split_attention"] = {"enabled": split_attention.enabled,
+                                     "checked": split_attention._checked}
     tiny: dict = {}
 
     def tiny_ae(compiled: bool):  # noqa: ANN202 - one of each, compiled once
@@ -524,11 +537,14 @@ def main() -> int:
     if "static" in parts:
         compiled = _best(results, "compiled")
 
-        def run_static(with_ae: bool) -> dict:
+        def run_static(with_ae: bool, split: bool = True) -> dict:
             scene = Scene(bench)
             skip = mask_cache.StaticSkipCache(dit, steps=len(s.steps),
                                               bucket=report["setting"]["mask_cache_bucket"])
             with scene.on(bench):
+                if not with_ae and not split:
+                    return one_launch(f"{label} + static-skip cache (1/4 box)",
+                                      planner=skip, mask=scene.masks)  # fmt: skip
                 if not with_ae:
                     return bench.measure(f"{label} + static-skip cache (1/4 box)",
                                          planner=skip, mask=scene.masks)  # fmt: skip
@@ -536,6 +552,8 @@ def main() -> int:
                 return e2e(f"e2e: TAEHV {tag} + DiT + static-skip cache (1/4 box)", compiled,
                            planner=skip, mask=scene.masks)  # fmt: skip
 
+        if "nosplit" in parts:
+            attempt("static dit nosplit", lambda: run_static(False, split=False), optional=True)
         attempt("static dit", lambda: run_static(False), optional=True)
         attempt("static", lambda: run_static(True), optional=True)
     if "wanvae" in parts:

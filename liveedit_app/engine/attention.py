@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from liveedit_app.engine import split_attention
 from liveedit_app.engine.kv_cache import KVCache
 from liveedit_app.engine.rope import rotate
 
@@ -131,6 +132,8 @@ class CachedKeys:
             self.cache.write(layer, self.slots, k, v, self.slot_range)
             keys = self.cache.k[layer][:, :, :self.kv_len]
             vals = self.cache.v[layer][:, :, :self.kv_len]
+        if self.key_mask is None and not torch.is_grad_enabled():
+            return split_attention.attend(q, keys, vals)
         mask = None if self.key_mask is None else self.key_mask[None, :]  # [1, kv_len] broadcasts
         return F.scaled_dot_product_attention(q, keys, vals, attn_mask=mask)
 

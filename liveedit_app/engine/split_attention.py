@@ -1,0 +1,144 @@
+"""One chunk's queries against a long KV cache, with the keys split across the batch dimension of a
+single attention launch where one plain launch would leave much of the GPU idle.
+
+Why: a fused attention forward kernel (cuDNN's and FlashAttention's on Hopper) gives one thread
+block to each tile of 128 queries of each head and runs one block per multiprocessor at a time. A
+Wan chunk of 3 latent frames has 4680 queries: 37 tiles x 12 heads = 444 blocks on an H100's or
+H200's 132 multiprocessors, 3.36 waves, so the fourth wave runs 36 % full whatever the key count.
+Viewing the keys as p equal parts in the batch dimension gives p x 444 blocks of 1/p the work in
+ONE launch (p = 2: 6.73 waves in 7, 96 % busy), and the parts are merged exactly with their
+log-sum-exps: out = sum_i exp(lse_i - lse) out_i, lse = logsumexp_i lse_i. (Separate launches
+per part would not help: each would end on its own part-empty wave.)
+
+`key_parts` picks p from that wave count alone, so it costs nothing at run time: the smallest p of
+at most `MAX_PARTS` whose waves per unit of work are at least `MIN_GAIN` below one launch's, for
+calls big enough that idle multiprocessors matter more than a launch and a merge (`MIN_FLOP`).
+It runs on CUDA GPUs of compute capability 9 or newer (cuDNN attention, which returns the
+log-sum-exp); elsewhere and for masked keys it is plain SDPA. The first split call of a process is
+checked against plain SDPA; a relative difference over `CHECK_TOLERANCE` (a cuDNN that reports
+its statistic differently) turns splitting off for the process, with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
+
+TILE_Q = 128  # queries per thread block of the fused forward kernels for head_dim 128
+MAX_PARTS = 4
+MIN_PART_KEYS = 512  # each part keeps at least this many keys (4 key tiles)
+MIN_FLOP = 5e9  # 4 * Nq * Nk * heads * head_dim below this: ~10 us of work, not worth a merge
+MIN_GAIN = 0.9  # split only when the wave count per unit of work falls by 10 % or more
+CHECK_TOLERANCE = 2e-2
+
+enabled = True  # the benchmark's switch (scripts/gpu_speed_wan.py); off after a failed check
+_checked = False
+_shared_queries = True  # the queries as a stride-0 batch; a copy per part if cuDNN refuses that
+_merge_fn = None
+_sm_counts: dict[int, int | None] = {}
+
+
+def key_parts(q_len: int, kv_len: int, heads: int, head_dim: int, sms: int) -> int:
+    """How many equal parts to split kv_len keys into for q_len queries (batch 1) on a GPU of
+    `sms` multiprocessors; 1 = one plain launch."""
+    if 4 * q_len * kv_len * heads * head_dim < MIN_FLOP or sms <= 0:
+        return 1
+    blocks = math.ceil(q_len / TILE_Q) * heads
+
+    def waves_per_work(p: int) -> float:
+        return math.ceil(blocks * p / sms) / p
+
+    best = 1
+    for p in range(2, MAX_PARTS + 1):
+        if kv_len % p or kv_len // p < MIN_PART_KEYS:
+            continue
+        if waves_per_work(p) < waves_per_work(best):
+            best = p
+    return best if waves_per_work(best) <= MIN_GAIN * waves_per_work(1) else 1
+
+
+def _multiprocessors(device: torch.device) -> int | None:
+    """Multiprocessors of a CUDA device that runs cuDNN attention (capability 9+), else None."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    if index not in _sm_counts:
+        props = torch.cuda.get_device_properties(index)
+        _sm_counts[index] = props.multi_processor_count if props.major >= 9 else None
+    return _sm_counts[index]
+
+
+def merge_parts(out: torch.Tensor, lse: torch.Tensor) -> torch.Tensor:
+    """out [p, H, N, D], lse [p, H, N, 1] (natural log) -> [1, H, N, D] in out's dtype."""
+    total = torch.logsumexp(lse, dim=0, keepdim=True)
+    weights = torch.exp(lse - total)  # [p, H, N, 1]
+    return (out.float() * weights).sum(dim=0, keepdim=True).to(out.dtype)
+
+
+def _merge(out: torch.Tensor, lse: torch.Tensor) -> torch.Tensor:
+    """`merge_parts` as one fused kernel (compiled once, dynamic shapes); eager if that fails."""
+    global _merge_fn
+    if _merge_fn is None:
+        try:
+            _merge_fn = torch.compile(merge_parts, dynamic=True)
+            return _merge_fn(out, lse)
+        except Exception as err:  # noqa: BLE001 - a compiler problem must not stop a stream
+            log.warning("split attention: merge runs eager (%s)", err)
+            _merge_fn = merge_parts
+    return _merge_fn(out, lse)
+
+
+def split_attention(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor, parts: int
+                    ) -> torch.Tensor:
+    """q [1, H, N, D]; keys, vals [1, H, S, D] (views with any head stride, S divisible by
+    parts) -> [1, H, N, D]: cuDNN attention over the parts as a batch of `parts`, merged."""
+    _, h, s, d = keys.shape
+    # [1, H, S, D] -> [p, H, S/p, D]: a view, part i = keys i*S/p .. (i+1)*S/p
+    k = keys[0].unflatten(1, (parts, s // parts)).transpose(0, 1)
+    v = vals[0].unflatten(1, (parts, s // parts)).transpose(0, 1)
+    qs = q.expand(parts, -1, -1, -1) if _shared_queries else q.repeat(parts, 1, 1, 1)
+    out, lse = torch.ops.aten._scaled_dot_product_cudnn_attention(
+        qs, k, v, None, True, 0.0, False, False)[:2]
+    return _merge(out, lse.reshape(parts, h, q.shape[2], 1))
+
+
+def attend(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor) -> torch.Tensor:
+    """Scaled dot-product attention of q [B, H, N, D] over keys, vals [B, H, S, D], split along
+    the keys where `key_parts` says so."""
+    parts = 1
+    if enabled and q.is_cuda and q.shape[0] == 1 and q.shape[-1] <= 128:
+        sms = _multiprocessors(q.device)
+        if sms is not None:
+            parts = key_parts(q.shape[2], keys.shape[2], q.shape[1], q.shape[3], sms)
+    if parts == 1:
+        return F.scaled_dot_product_attention(q, keys, vals)
+    return _checked_split(q, keys, vals, parts)
+
+
+def _checked_split(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor, parts: int
+                   ) -> torch.Tensor:
+    global _checked, enabled, _shared_queries
+    if _checked:
+        return split_attention(q, keys, vals, parts)
+    plain = F.scaled_dot_product_attention(q, keys, vals)
+    err, out = math.inf, None
+    for shared in (True, False):
+        _shared_queries = shared
+        try:
+            out = split_attention(q, keys, vals, parts)
+        except RuntimeError as exc:  # an op or a layout this torch / cuDNN does not have
+            log.warning("split attention (shared queries %s): %s", shared,
+                        str(exc).splitlines()[0])
+            continue
+        err = float((out.float() - plain.float()).norm() / plain.float().norm().clamp_min(1e-30))
+        break
+    _checked = True
+    if not err <= CHECK_TOLERANCE:
+        enabled = False
+        log.warning("split attention off: %s parts differ from one launch by %.2e", parts, err)
+        return plain
+    log.info("split attention on: %d parts, %.1e from one launch", parts, err)
+    return out
