@@ -72,10 +72,12 @@ def _multiprocessors(device: torch.device) -> int | None:
 
 
 def merge_parts(out: torch.Tensor, lse: torch.Tensor) -> torch.Tensor:
-    """out [p, H, N, D], lse [p, H, N, 1] (natural log) -> [1, H, N, D] in out's dtype."""
+    """out [p, H, N, D], lse [p, H, N, 1] (natural log) -> [1, H, N, D] in out's dtype, summed
+    in fp32 or better."""
     total = torch.logsumexp(lse, dim=0, keepdim=True)
     weights = torch.exp(lse - total)  # [p, H, N, 1]
-    return (out.float() * weights).sum(dim=0, keepdim=True).to(out.dtype)
+    acc = out.to(torch.promote_types(out.dtype, torch.float32))
+    return (acc * weights).sum(dim=0, keepdim=True).to(out.dtype)
 
 
 def _merge(out: torch.Tensor, lse: torch.Tensor) -> torch.Tensor:

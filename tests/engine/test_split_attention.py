@@ -1,0 +1,53 @@
+"""Split-KV attention: the wave model's choice of parts, and the log-sum-exp merge being exact."""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from liveedit_app.engine import split_attention as sa
+
+
+def test_key_parts_fills_the_last_wave_of_a_wan_chunk():
+    # 4680 queries x 12 heads = 444 tiles on 132 SMs: 3.36 waves -> 2 parts (6.73 waves in 7)
+    assert sa.key_parts(4680, 32760, 12, 128, 132) == 2
+    # the static-skip cache's third of the queries: 156 tiles, 1.18 waves -> 4 parts (4.7 in 5)
+    assert sa.key_parts(1600, 32760, 12, 128, 132) == 4
+    # exactly 4 full waves: nothing to gain
+    assert sa.key_parts(5632, 32760, 12, 128, 132) == 1
+
+
+def test_key_parts_leaves_small_calls_and_odd_key_counts_alone():
+    # liveedit-tiny on a GPU: ~1 GFLOP a call, the merge would cost more than idle SMs
+    assert sa.key_parts(1024, 2048, 2, 64, 132) == 1
+    # a prime key count has no equal parts
+    assert sa.key_parts(4680, 32749, 12, 128, 132) == 1
+    # parts never go below MIN_PART_KEYS keys
+    assert sa.key_parts(4680, 2 * sa.MIN_PART_KEYS - 2, 12, 128, 132) == 1
+
+
+def _attention_with_lse(q, k, v):
+    scores = (q.double() @ k.double().transpose(-1, -2)) / math.sqrt(q.shape[-1])
+    lse = torch.logsumexp(scores, dim=-1, keepdim=True)
+    return (torch.exp(scores - lse) @ v.double()), lse
+
+
+def test_merge_of_key_parts_equals_attention_over_all_keys():
+    torch.manual_seed(0)
+    q = torch.randn(1, 3, 40, 16)
+    k = torch.randn(1, 3, 96, 16) * 2
+    v = torch.randn(1, 3, 96, 16)
+    for parts in (2, 3, 4):
+        outs, lses = zip(*(_attention_with_lse(q, kp, vp) for kp, vp in
+                           zip(k.chunk(parts, dim=2), v.chunk(parts, dim=2), strict=True)),
+                         strict=True)
+        merged = sa.merge_parts(torch.cat(outs), torch.cat(lses))
+        whole = F.scaled_dot_product_attention(q.double(), k.double(), v.double())
+        assert merged.shape == whole.shape
+        assert float((merged - whole).abs().max()) < 1e-12
+
+
+def test_off_gpu_attend_is_plain_sdpa():
+    torch.manual_seed(1)
+    q, k, v = (torch.randn(1, 2, n, 8) for n in (12, 30, 30))
+    assert torch.equal(sa.attend(q, k, v), F.scaled_dot_product_attention(q, k, v))
