@@ -59,17 +59,20 @@ def main() -> int:
     kc = torch.randn(1, H, cap, D, device=dev, dtype=torch.bfloat16, generator=gen)
     vc = torch.randn(1, H, cap, D, device=dev, dtype=torch.bfloat16, generator=gen)
 
-    def queries(n: int) -> torch.Tensor:  # [1, H, n, D] as the engine makes them (a transpose)
-        return torch.randn(1, n, H, D, device=dev, dtype=torch.bfloat16,
-                           generator=gen).transpose(1, 2)
+    def queries(n: int, view: bool = False) -> torch.Tensor:
+        """[1, H, n, D]: laid out so (CONTIGUOUS_CUDA_QUERIES), or as a transposed view of
+        [1, n, H, D] (the engine before it)."""
+        q = torch.randn(1, n, H, D, device=dev, dtype=torch.bfloat16, generator=gen)
+        return q.transpose(1, 2) if view else q.transpose(1, 2).contiguous()
 
     # 1. the wave hypothesis at the steady shape
     kv = cap
     waves = {}
     for n in (4680, 5120, 5632, 6144):
-        q = queries(n)
-        waves[n] = time_ms(lambda q=q: F.scaled_dot_product_attention(q, kc[:, :, :kv],
-                                                                      vc[:, :, :kv]))
+        for view in (True, False):
+            q = queries(n, view)
+            waves[f"{n}_{'view' if view else 'contiguous'}"] = time_ms(
+                lambda q=q: F.scaled_dot_product_attention(q, kc[:, :, :kv], vc[:, :, :kv]))
     report["wave_check_ms"] = waves
     print("one launch, kv 32760, by query count (ms):", waves, flush=True)
 
@@ -101,14 +104,16 @@ def main() -> int:
                                                                     False, False)[:2]
     lse2 = lse2.reshape(2, H, 4680, 1)
     sa._merge(out2, lse2)
+    qv = queries(4680, view=True)
     report["cost_ms"] = {
         "plain": time_ms(lambda: F.scaled_dot_product_attention(q, kc, vc)),
+        "plain_view_queries": time_ms(lambda: F.scaled_dot_product_attention(qv, kc, vc)),
         "cudnn_p2_launch": time_ms(lambda: torch.ops.aten._scaled_dot_product_cudnn_attention(
             q2, k2, v2, None, True, 0.0, False, False)),
         "merge_p2_compiled": time_ms(lambda: sa._merge(out2, lse2)),
         "merge_p2_eager": time_ms(lambda: sa.merge_parts(out2, lse2)),
-        "split_p2_repeated_queries": time_ms(
-            lambda: sa.split_attention(q.contiguous(), kc, vc, 2)),
+        "split_p2": time_ms(lambda: sa.split_attention(q, kc, vc, 2)),
+        "split_p2_view_queries": time_ms(lambda: sa.split_attention(qv, kc, vc, 2)),
     }
     print("cost (ms):", {k: round(v, 3) for k, v in report["cost_ms"].items()}, flush=True)
 
