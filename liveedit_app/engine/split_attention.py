@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 TILE_Q = 128  # queries per thread block of the fused forward kernels for head_dim 128
 MAX_PARTS = 4
 MIN_PART_KEYS = 512  # each part keeps at least this many keys (4 key tiles)
-MIN_FLOP = 5e9  # 4 * Nq * Nk * heads * head_dim below this: ~10 us of work, not worth a merge
-MIN_GAIN = 0.9  # split only when the wave count per unit of work falls by 10 % or more
+MIN_FLOP = 8e10  # 4 * Nq * Nk * heads * head_dim below this (~0.16 ms): the merge costs more
+MIN_GAIN = 0.75  # split only when the wave count per unit of work falls by a quarter or more
 CHECK_TOLERANCE = 2e-2
 
 enabled = True  # the benchmark's switch (scripts/gpu_speed_wan.py); off after a failed check

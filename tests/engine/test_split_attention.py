@@ -8,11 +8,13 @@ import torch.nn.functional as F
 from liveedit_app.engine import split_attention as sa
 
 
-def test_key_parts_fills_the_last_wave_of_a_wan_chunk():
-    # 4680 queries x 12 heads = 444 tiles on 132 SMs: 3.36 waves -> 2 parts (6.73 waves in 7)
-    assert sa.key_parts(4680, 32760, 12, 128, 132) == 2
-    # the static-skip cache's third of the queries: 156 tiles, 1.18 waves -> 4 parts (4.7 in 5)
+def test_key_parts_fills_a_mostly_empty_last_wave():
+    # the static-skip cache's third of a Wan chunk's queries: 13 tiles x 12 heads = 156 blocks
+    # on 132 SMs, 1.18 waves -> 4 parts (4.7 waves in 5: 0.625 of the waves per unit of work)
     assert sa.key_parts(1600, 32760, 12, 128, 132) == 4
+    assert sa.key_parts(1600, 9360, 12, 128, 132) == 4
+    # a whole chunk: 444 blocks, 3.36 waves; 2 parts would save at most 1/8 (under MIN_GAIN)
+    assert sa.key_parts(4680, 32760, 12, 128, 132) == 1
     # exactly 4 full waves: nothing to gain
     assert sa.key_parts(5632, 32760, 12, 128, 132) == 1
 
