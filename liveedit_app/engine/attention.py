@@ -20,10 +20,6 @@ from liveedit_app.engine import split_attention
 from liveedit_app.engine.kv_cache import KVCache
 from liveedit_app.engine.rope import rotate
 
-# cuDNN attention with the queries laid out like the cache's keys ([B, H, N, D]); the copy is
-# fused into the compiled query stage (scripts/gpu_speed_wan.py --parts layout measures it)
-CONTIGUOUS_CUDA_QUERIES = True
-
 
 class RMSNorm(nn.Module):
     """RMS over the last dim with an fp32 statistic, then the weight (Wan's WanRMSNorm). The
@@ -180,12 +176,10 @@ class SelfAttention(_Projections):
         return self.o(out.transpose(1, 2).flatten(2))
 
     def query(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        """x [B, N, C], RoPE rows [N, 1, D] -> rotated q [B, H, N, D]; on CUDA laid out as
-        [B, H, N, D] in memory (`CONTIGUOUS_CUDA_QUERIES`), elsewhere a transposed view."""
+        """x [B, N, C], RoPE rows [N, 1, D] -> rotated q [B, H, N, D]."""
         b, n, _ = x.shape
         q = self.norm_q(self.q(x)).view(b, n, self.heads, -1)
-        q = rotate(q, cos, sin).transpose(1, 2)
-        return q.contiguous() if CONTIGUOUS_CUDA_QUERIES and q.is_cuda else q
+        return rotate(q, cos, sin).transpose(1, 2)
 
     def key_value(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
                   ) -> tuple[torch.Tensor, torch.Tensor]:
