@@ -27,7 +27,12 @@ from liveedit_app.engine.device import pick_device, pick_dtype
 from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.engine.mask_cache import FULL_EVERY, ReferenceMaskCache, StaticSkipCache
 from liveedit_app.engine.sampler import FlowSampler
-from liveedit_app.engine.stream import ChunkPlanner, StreamState, generate_chunk
+from liveedit_app.engine.stream import (
+    ChunkPlanner,
+    StreamState,
+    generate_chunk,
+    run_pending_refresh,
+)
 from liveedit_app.errors import InputError, ModelNotFoundError
 
 DEFAULT_MODEL = "liveedit-tiny"
@@ -126,6 +131,7 @@ class StreamEditor:
         self._awaiting: deque[_Pushed] = deque()  # encoded, waiting for their decoded frame
         self._recent: deque[tuple[int, float, float]] = deque(maxlen=16)
         self._latencies: deque[float] = deque(maxlen=64)
+        self._between_s = 0.0  # deferred clean passes run since the last chunk (its cost)
         self._generator = self._new_generator()
 
     # -- construction ----------------------------------------------------------------------
@@ -246,9 +252,17 @@ class StreamEditor:
     # -- the stream ------------------------------------------------------------------------
 
     def push(self, frame: Frame) -> list[EditedFrame]:
+        """Queue a frame; returns the frames of a chunk when this one completes it. The last
+        chunk's clean refresh pass runs on the first push after it, while the next chunk's
+        frames arrive, so a chunk's frames come out one DiT pass sooner."""
         _check_frame(frame)
         self._pending.append(_Pushed(frame, self._mask, time.perf_counter()))
         if len(self._pending) < self.frames_per_chunk:
+            if self.state.pending_refresh is not None:
+                start = time.perf_counter()
+                with self._out_of_memory_as_sentence():
+                    run_pending_refresh(self.dit, self.state)
+                self._between_s += time.perf_counter() - start
             return []
         return self._run_chunk()
 
@@ -279,6 +293,7 @@ class StreamEditor:
         self._generator = self._new_generator()
         self._recent.clear()
         self._latencies.clear()
+        self._between_s = 0.0
         self.stats = EditorStats(device=str(self.device))
 
     # -- internals -------------------------------------------------------------------------
@@ -298,9 +313,7 @@ class StreamEditor:
             share = 0.0
         else:
             self._awaiting.extend(chunk)
-            with memory.out_of_memory_as(
-                    f"{memory.holder(self.device).capitalize()} ran out of memory while editing; "
-                    "close other programs that use it, or choose a smaller model.", self.device):
+            with self._out_of_memory_as_sentence():
                 edited = self._edit(chunk)
             ready = [(self._awaiting.popleft(), rgb) for rgb in edited]
             share = self.planner.share if self.planner is not None else 1.0
@@ -316,8 +329,15 @@ class StreamEditor:
             self._latencies.append(latency)
             out.append(EditedFrame(rgb=rgb, source=frame.rgb, pts=frame.pts, index=frame.index,
                                    latency_s=latency))
-        self._update_stats(len(out), done - start, share)
+        # the editing rate counts the deferred clean pass run since the last chunk
+        self._update_stats(len(out), done - start + self._between_s, share)
+        self._between_s = 0.0
         return out
+
+    def _out_of_memory_as_sentence(self):  # noqa: ANN202 - a context manager
+        return memory.out_of_memory_as(
+            f"{memory.holder(self.device).capitalize()} ran out of memory while editing; close "
+            "other programs that use it, or choose a smaller model.", self.device)
 
     @torch.no_grad()
     def _edit(self, chunk: list[_Pushed]) -> list[np.ndarray]:
@@ -337,7 +357,8 @@ class StreamEditor:
         x0 = generate_chunk(self.dit, self.sampler, self.state, noise, y, mask=mask,
                             refresh=self.cfg.sampler.refresh,
                             context_noise=self.cfg.sampler.context_noise,
-                            generator=self._generator, planner=self.planner)
+                            generator=self._generator, planner=self.planner,
+                            defer_refresh=True)
         out = self.ae.decode(x0)[0]  # [F'', 3, H, W] in [0, 1]
         out = (out.float() * 255.0).round().clamp(0, 255).to(torch.uint8)
         rgb = out.permute(0, 2, 3, 1).cpu().numpy()

@@ -5,6 +5,12 @@ Per chunk: for each timestep, v = DiT(x, t, source, caches), x0 = x − σ·v, r
 noise unless last; then (optionally) one clean pass at t = context_noise on x0 that only rewrites
 the chunk's K/V, so later chunks attend to clean context.
 
+Only the next chunk reads what the clean pass writes, so `generate_chunk(..., defer_refresh=True)`
+returns x0 without it and leaves it in `state.pending_refresh`; `run_pending_refresh` runs it
+(the live editor does so while the next chunk's frames arrive, so a chunk's frames are out one DiT
+pass sooner), and the next `generate_chunk` runs it first if nobody has. The result is the same
+as running it at once: the pass keeps its chunk's prompt, mask, timestep and noise draw.
+
 Gradients (self-forcing, brief §7): `generate_chunk(..., exit_step=j, grad=True)` runs steps
 0..j-1 without autograd, step j with it, and returns that step's x0 (the rollout exits there).
 The KV cache only ever receives detached K/V, and the refresh pass runs without autograd on
@@ -36,13 +42,27 @@ class ChunkPlanner(Protocol):
     def reset(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class PendingRefresh:
+    """A chunk's clean pass, not run yet: its inputs as `generate_chunk` had them."""
+
+    clean: torch.Tensor  # [B, F, C, h, w] x0 (re-noised to context_noise if that is set)
+    y_src: torch.Tensor
+    t: torch.Tensor  # [B, F]
+    frame: int  # the chunk's first latent frame
+    mask: torch.Tensor | None
+    ctx_kv: ContextKV  # the chunk's prompt, even if a new one has been set since
+
+
 @dataclass
 class StreamState:
-    """KV cache, per-prompt cross-attention cache and the next latent frame index."""
+    """KV cache, per-prompt cross-attention cache, the next latent frame index and a deferred
+    clean pass of the last chunk, if any."""
 
     cache: KVCache
     ctx_kv: ContextKV
     frame: int = 0
+    pending_refresh: PendingRefresh | None = None
 
     @classmethod
     def create(cls, dit: CausalDiT, ctx: torch.Tensor, *, tokens_per_frame: int,
@@ -62,6 +82,19 @@ class StreamState:
     def reset(self) -> None:
         self.cache.reset()
         self.frame = 0
+        self.pending_refresh = None
+
+
+def run_pending_refresh(dit: CausalDiT, state: StreamState) -> bool:
+    """Run the last chunk's deferred clean pass; False when there was none."""
+    job = state.pending_refresh
+    if job is None:
+        return False
+    state.pending_refresh = None
+    with torch.no_grad():
+        dit.forward_chunk(job.clean, job.y_src, job.t, job.ctx_kv, state.cache, job.frame,
+                          mask=job.mask)
+    return True
 
 
 def generate_chunk(dit: CausalDiT, sampler: FlowSampler, state: StreamState,
@@ -69,10 +102,12 @@ def generate_chunk(dit: CausalDiT, sampler: FlowSampler, state: StreamState,
                    mask: torch.Tensor | None = None, refresh: bool = True,
                    context_noise: int = 0, generator: torch.Generator | None = None,
                    planner: ChunkPlanner | None = None, exit_step: int | None = None,
-                   grad: bool = False) -> torch.Tensor:
+                   grad: bool = False, defer_refresh: bool = False) -> torch.Tensor:
     """Denoise the next chunk. noise, y_src [B, F, C, h, w]; mask [B, F, 1, h, w] or None (the
     user mask at latent resolution: input of mask-channel models, and what the planner's static
-    skip keys on for every model). Returns x0 [B, F, C, h, w]; advances `state` by F frames."""
+    skip keys on for every model). Returns x0 [B, F, C, h, w]; advances `state` by F frames.
+    defer_refresh: leave the clean pass in `state.pending_refresh` (see the module's note)."""
+    run_pending_refresh(dit, state)
     b, f = noise.shape[:2]
     steps = sampler.steps
     last = len(steps) - 1 if exit_step is None else exit_step
@@ -100,7 +135,10 @@ def generate_chunk(dit: CausalDiT, sampler: FlowSampler, state: StreamState,
                                   dtype=clean.dtype)
                 clean = sampler.renoise(clean, sampler.sigma(context_noise), eps)
             t = torch.full((b, f), float(context_noise), device=x.device)
-            dit.forward_chunk(clean, y_src, t, state.ctx_kv, state.cache, state.frame, mask=mask)
+            state.pending_refresh = PendingRefresh(clean, y_src, t, state.frame, mask,
+                                                   state.ctx_kv)
+        if not defer_refresh:
+            run_pending_refresh(dit, state)
     if planner is not None:
         planner.end_chunk(x0.detach(), y_src)
     state.frame += f

@@ -322,3 +322,46 @@ def test_out_of_memory_frees_what_the_failed_attempt_allocated():
             attempt()
     assert info.value.message == "The GPU ran out of memory."
     assert held[0]() is None
+
+
+def test_a_chunk_comes_out_before_its_refresh_pass_and_the_frames_are_unchanged(monkeypatch):
+    from liveedit_app.engine import editor as editor_module
+
+    frames = _frames(8, 64, 64)
+    cfg = replace(CFG, sampler=replace(CFG.sampler, refresh=True))
+    deferred = StreamEditor.from_config(cfg)
+    deferred.set_prompt("make the jacket red")
+    passes: list[str] = []
+    real_forward = deferred.dit.forward_chunk
+
+    def counting(*args, **kwargs):
+        passes.append("pass")
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(deferred.dit, "forward_chunk", counting)
+    per_push = []
+    got = []
+    for f in frames:
+        passes.clear()
+        got += deferred.push(f)
+        per_push.append(len(passes))
+    steps = len(deferred.sampler.steps)
+    chunk = deferred.frames_per_chunk
+    # the push completing a chunk runs its steps only; the next push runs the clean pass
+    assert per_push[chunk - 1] == steps
+    assert per_push[chunk] == 1
+    assert per_push[2 * chunk - 1] == steps
+    chunks = len(frames) // chunk
+    assert sum(per_push) == chunks * steps + chunks - 1  # the last clean pass waits
+
+    real_generate = editor_module.generate_chunk
+
+    def at_once(*args, **kwargs):
+        return real_generate(*args, **{**kwargs, "defer_refresh": False})
+
+    monkeypatch.setattr(editor_module, "generate_chunk", at_once)
+    eager = StreamEditor.from_config(cfg)
+    eager.set_prompt("make the jacket red")
+    want = [o for f in frames for o in eager.push(f)]
+    assert len(got) == len(want) == 8
+    assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(got, want, strict=True))
