@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 
 import torch
 import torch.nn.functional as F
+from gpu_speed_wan import time_fn  # scripts/ beside this one
 
 from liveedit_app.engine import split_attention as sa
 
@@ -25,18 +25,8 @@ H, D, TPF = 12, 128, 1560
 
 
 def time_ms(fn, reps: int = 30) -> float:
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    out = []
-    for _ in range(reps):
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        out.append(a.elapsed_time(b))
-    return statistics.median(out)
+    """Median milliseconds of fn on the GPU (CUDA events, after warm-up)."""
+    return 1000 * time_fn(fn, reps)
 
 
 def rel(a: torch.Tensor, b: torch.Tensor) -> float:
