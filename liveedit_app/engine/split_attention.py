@@ -131,25 +131,46 @@ def attend(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor) -> torch.Ten
 
 def _checked_split(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor, parts: int
                    ) -> torch.Tensor:
-    global _checked, enabled, _shared_queries
-    if _checked:
+    """The split, checked against one launch the first time; a later failure (an op or a shape
+    this GPU's cuDNN refuses) turns splitting off and answers with plain SDPA. Running out of
+    memory is not a failure of the split: it is raised as it is."""
+    if not _checked:
+        return _first_split(q, keys, vals, parts)
+    try:
         return split_attention(q, keys, vals, parts)
+    except torch.OutOfMemoryError:
+        raise
+    except RuntimeError as exc:
+        _turn_off(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return F.scaled_dot_product_attention(q, keys, vals)
+
+
+def _turn_off(why: str) -> None:
+    global enabled
+    enabled = False
+    log.warning("split attention off: %s", why)
+
+
+def _first_split(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor, parts: int
+                 ) -> torch.Tensor:
+    global _checked, _shared_queries
     plain = F.scaled_dot_product_attention(q, keys, vals)
     err, out = math.inf, None
     for shared in (True, False):
         _shared_queries = shared
         try:
             out = split_attention(q, keys, vals, parts)
+        except torch.OutOfMemoryError:
+            raise
         except RuntimeError as exc:  # an op or a layout this torch / cuDNN does not have
             log.warning("split attention (shared queries %s): %s", shared,
-                        str(exc).splitlines()[0])
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             continue
         err = float((out.float() - plain.float()).norm() / plain.float().norm().clamp_min(1e-30))
         break
     _checked = True
     if not err <= CHECK_TOLERANCE:
-        enabled = False
-        log.warning("split attention off: %s parts differ from one launch by %.2e", parts, err)
+        _turn_off(f"{parts} parts differ from one launch by {err:.2e}")
         return plain
     log.info("split attention on: %d parts, %.1e from one launch", parts, err)
     return out

@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -53,3 +54,48 @@ def test_off_gpu_attend_is_plain_sdpa():
     torch.manual_seed(1)
     q, k, v = (torch.randn(1, 2, n, 8) for n in (12, 30, 30))
     assert torch.equal(sa.attend(q, k, v), F.scaled_dot_product_attention(q, k, v))
+
+
+def _qkv(seed=2):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(1, 2, n, 8, generator=g) for n in (12, 32, 32))
+
+
+def _fresh(monkeypatch, split):
+    monkeypatch.setattr(sa, "enabled", True)
+    monkeypatch.setattr(sa, "_checked", False)
+    monkeypatch.setattr(sa, "split_attention", split)
+
+
+def test_a_split_that_fails_or_differs_on_first_use_is_turned_off(monkeypatch):
+    q, k, v = _qkv()
+    plain = F.scaled_dot_product_attention(q, k, v)
+
+    def refused(*args):
+        raise RuntimeError("cuDNN Frontend error: no valid execution plan")
+
+    _fresh(monkeypatch, refused)
+    assert torch.equal(sa._checked_split(q, k, v, 2), plain) and not sa.enabled
+    _fresh(monkeypatch, lambda q, k, v, p: plain * 1.5)  # e.g. a statistic in another base
+    assert torch.equal(sa._checked_split(q, k, v, 2), plain) and not sa.enabled
+
+
+def test_a_split_that_fails_later_falls_back_and_running_out_of_memory_is_raised(monkeypatch):
+    q, k, v = _qkv()
+    plain = F.scaled_dot_product_attention(q, k, v)
+    calls = []
+
+    def flaky(q, k, v, parts):
+        calls.append(parts)
+        if len(calls) == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        if len(calls) == 3:
+            raise RuntimeError("a shape this cuDNN refuses")
+        return F.scaled_dot_product_attention(q, k, v)
+
+    _fresh(monkeypatch, flaky)
+    assert torch.equal(sa._checked_split(q, k, v, 2), plain) and sa.enabled  # checked: on
+    with pytest.raises(torch.OutOfMemoryError):
+        sa._checked_split(q, k, v, 2)
+    assert sa.enabled
+    assert torch.equal(sa._checked_split(q, k, v, 2), plain) and not sa.enabled
