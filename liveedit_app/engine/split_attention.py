@@ -1,22 +1,27 @@
 """One chunk's queries against a long KV cache, with the keys split across the batch dimension of a
-single attention launch where one plain launch would leave much of the GPU idle.
+single attention launch where one plain launch would leave most of the GPU idle.
 
-Why: a fused attention forward kernel (cuDNN's and FlashAttention's on Hopper) gives one thread
-block to each tile of 128 queries of each head and runs one block per multiprocessor at a time. A
-Wan chunk of 3 latent frames has 4680 queries: 37 tiles x 12 heads = 444 blocks on an H100's or
-H200's 132 multiprocessors, 3.36 waves, so the fourth wave runs 36 % full whatever the key count.
-Viewing the keys as p equal parts in the batch dimension gives p x 444 blocks of 1/p the work in
-ONE launch (p = 2: 6.73 waves in 7, 96 % busy), and the parts are merged exactly with their
-log-sum-exps: out = sum_i exp(lse_i - lse) out_i, lse = logsumexp_i lse_i. (Separate launches
-per part would not help: each would end on its own part-empty wave.)
+Why: a fused attention forward kernel (cuDNN's on Hopper) gives a thread block to each tile of
+queries of each head, so a call with few queries fills only part of the GPU's last wave however
+many keys there are. The static-skip cache computes about a third of a Wan chunk's 4680 queries:
+1600 queries = 13 tiles of 128 x 12 heads = 156 blocks on an H100's or H200's 132
+multiprocessors, 1.18 waves. Viewing the keys as p equal parts in the batch dimension gives p x
+156 blocks of 1/p the work in ONE launch (p = 4: 4.7 waves in 5), and the parts merge exactly
+through their log-sum-exps: out = sum_i exp(lse_i - lse) out_i, lse = logsumexp_i lse_i, in one
+fused pointwise kernel. (Separate launches per part would not help: each would end on its own
+part-empty wave.)
 
-`key_parts` picks p from that wave count alone, so it costs nothing at run time: the smallest p of
+`key_parts` picks p from the wave count alone, so it costs nothing at run time: the smallest p of
 at most `MAX_PARTS` whose waves per unit of work are at least `MIN_GAIN` below one launch's, for
-calls big enough that idle multiprocessors matter more than a launch and a merge (`MIN_FLOP`).
+calls of at least `MIN_FLOP`. Measured on an H200 (docs/performance.md): 1600 queries x 32760
+keys in 4 parts take 0.73-0.74 of one launch, and the static-skip cache's chunks 8-18 % less
+time; a whole chunk in 2 parts (3.36 waves -> 6.73) only 0.93 at the longest window and more
+than one launch at short ones, so whole chunks (a predicted gain of 1/8) keep one launch.
+
 It runs on CUDA GPUs of compute capability 9 or newer (cuDNN attention, which returns the
 log-sum-exp); elsewhere and for masked keys it is plain SDPA. The first split call of a process is
 checked against plain SDPA; a relative difference over `CHECK_TOLERANCE` (a cuDNN that reports
-its statistic differently) turns splitting off for the process, with a log line.
+its statistic differently) or an error turns splitting off for the process, with a log line.
 """
 
 from __future__ import annotations
