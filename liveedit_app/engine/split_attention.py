@@ -43,7 +43,6 @@ CHECK_TOLERANCE = 2e-2
 
 enabled = True  # the benchmark's switch (scripts/gpu_speed_wan.py); off after a failed check
 _checked = False
-_shared_queries = True  # the queries as a stride-0 batch; a copy per part if cuDNN refuses that
 _merge_fn = None
 _sm_counts: dict[int, int | None] = {}
 
@@ -111,11 +110,11 @@ def split_attention(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor, par
                     ) -> torch.Tensor:
     """q [1, H, N, D]; keys, vals [1, H, S, D] (views with any head stride, S divisible by
     parts) -> [1, H, N, D]: cuDNN attention over the parts as a batch of `parts`, merged."""
-    _, h, s, d = keys.shape
+    h, s = keys.shape[1:3]
     # [1, H, S, D] -> [p, H, S/p, D]: a view, part i = keys i*S/p .. (i+1)*S/p
     k = keys[0].unflatten(1, (parts, s // parts)).transpose(0, 1)
     v = vals[0].unflatten(1, (parts, s // parts)).transpose(0, 1)
-    qs = q.expand(parts, -1, -1, -1) if _shared_queries else q.repeat(parts, 1, 1, 1)
+    qs = q.expand(parts, -1, -1, -1)  # every part's queries are the same: a stride-0 batch
     out, lse = torch.ops.aten._scaled_dot_product_cudnn_attention(
         qs, k, v, None, True, 0.0, False, False)[:2]
     return _merge(out, lse.reshape(parts, h, q.shape[2], 1))
@@ -136,46 +135,30 @@ def attend(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor) -> torch.Ten
 
 def _checked_split(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor, parts: int
                    ) -> torch.Tensor:
-    """The split, checked against one launch the first time; a later failure (an op or a shape
-    this GPU's cuDNN refuses) turns splitting off and answers with plain SDPA. Running out of
-    memory is not a failure of the split: it is raised as it is."""
-    if not _checked:
-        return _first_split(q, keys, vals, parts)
+    """The split, compared with one launch the first time. A failure (an op, a layout or a
+    shape this GPU's cuDNN refuses) or a first result off by more than CHECK_TOLERANCE turns
+    splitting off and answers with plain SDPA. Running out of memory is not a failure of the
+    split: it is raised as it is."""
+    global _checked
     try:
-        return split_attention(q, keys, vals, parts)
+        out = split_attention(q, keys, vals, parts)
     except torch.OutOfMemoryError:
         raise
     except RuntimeError as exc:
         _turn_off(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return F.scaled_dot_product_attention(q, keys, vals)
+    if not _checked:
+        _checked = True
+        plain = F.scaled_dot_product_attention(q, keys, vals)
+        err = float((out.float() - plain.float()).norm() / plain.float().norm().clamp_min(1e-30))
+        if not err <= CHECK_TOLERANCE:
+            _turn_off(f"{parts} parts differ from one launch by {err:.2e}")
+            return plain
+        log.info("split attention on: %d parts, %.1e from one launch", parts, err)
+    return out
 
 
 def _turn_off(why: str) -> None:
     global enabled
     enabled = False
     log.warning("split attention off: %s", why)
-
-
-def _first_split(q: torch.Tensor, keys: torch.Tensor, vals: torch.Tensor, parts: int
-                 ) -> torch.Tensor:
-    global _checked, _shared_queries
-    plain = F.scaled_dot_product_attention(q, keys, vals)
-    err, out = math.inf, None
-    for shared in (True, False):
-        _shared_queries = shared
-        try:
-            out = split_attention(q, keys, vals, parts)
-        except torch.OutOfMemoryError:
-            raise
-        except RuntimeError as exc:  # an op or a layout this torch / cuDNN does not have
-            log.warning("split attention (shared queries %s): %s", shared,
-                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            continue
-        err = float((out.float() - plain.float()).norm() / plain.float().norm().clamp_min(1e-30))
-        break
-    _checked = True
-    if not err <= CHECK_TOLERANCE:
-        _turn_off(f"{parts} parts differ from one launch by {err:.2e}")
-        return plain
-    log.info("split attention on: %d parts, %.1e from one launch", parts, err)
-    return out
