@@ -573,12 +573,10 @@ def main() -> int:
             skip = mask_cache.StaticSkipCache(dit, steps=len(s.steps),
                                               bucket=report["setting"]["mask_cache_bucket"])
             with scene.on(bench):
-                if not with_ae and not split:
-                    return one_launch(f"{label} + static-skip cache (1/4 box)",
-                                      planner=skip, mask=scene.masks)  # fmt: skip
                 if not with_ae:
-                    return bench.measure(f"{label} + static-skip cache (1/4 box)",
-                                         planner=skip, mask=scene.masks)  # fmt: skip
+                    measure = bench.measure if split else one_launch
+                    return measure(f"{label} + static-skip cache (1/4 box)",
+                                   planner=skip, mask=scene.masks)  # fmt: skip
                 tag = "compiled" if compiled else "eager"
                 return e2e(f"e2e: TAEHV {tag} + DiT + static-skip cache (1/4 box)", compiled,
                            planner=skip, mask=scene.masks)  # fmt: skip
