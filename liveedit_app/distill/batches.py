@@ -139,19 +139,22 @@ class Batches:
         self.data = concat([self.data, part.to(self.device)])
         return len(part)
 
-    def sample(self, batch: int, cfg_dropout: float = 0.0) -> Batch:
-        """This rank's rows of a global batch of `batch` examples (all of it in one process)."""
+    def sample(self, batch: int, cfg_dropout: float = 0.0,
+               generator: torch.Generator | None = None) -> Batch:
+        """This rank's rows of a global batch of `batch` examples (all of it in one process).
+        `generator`: draw with it instead of the run's (a batch outside the training stream)."""
+        gen = generator or self.generator
         every = self.cfg.data.absorb_seconds
-        if every > 0 and time.monotonic() - self.absorbed_at > every:
+        if generator is None and every > 0 and time.monotonic() - self.absorbed_at > every:
             self.absorb()
-        idx = torch.randint(len(self.data), (batch,), generator=self.generator)
+        idx = torch.randint(len(self.data), (batch,), generator=gen)
         ex = self.data.take(distributed.local(idx, self.dist))
         ctx = self.prompts[ex.instruction]
         if cfg_dropout > 0:
-            keep = torch.rand(batch, generator=self.generator) >= cfg_dropout
+            keep = torch.rand(batch, generator=gen) >= cfg_dropout
             keep = distributed.local(keep, self.dist)
             ctx = ctx * keep.to(self.device, ctx.dtype)[:, None, None]
-        grow = int(torch.randint(2, (1,), generator=self.generator))
+        grow = int(torch.randint(2, (1,), generator=gen))
         mask = chunk_mask(ex.mask.float(), self.chunk_frames, grow)
         return Batch(ex.source.float(), ex.target.float(), mask, ex.region, ctx, ex.edit)
 

@@ -22,7 +22,14 @@ from liveedit_app.distill.config import TrainConfig
 from liveedit_app.distill.export import export_model
 from liveedit_app.distill.flow import flow_loss, noisy
 from liveedit_app.distill.stage0_autoencoder import load_autoencoder
-from liveedit_app.distill.trainer import Meter, Run, adamw, clip_and_step, set_lr
+from liveedit_app.distill.trainer import (
+    Meter,
+    Run,
+    adamw,
+    choose_compiled,
+    clip_and_step,
+    set_lr,
+)
 from liveedit_app.engine.dit import CausalDiT
 
 DIT_WEIGHTS = "dit.safetensors"
@@ -57,6 +64,26 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
     opt = adamw(dit.parameters(), s.lr, s)
     step, _ = r.resume({"dit": dit}, {"opt": opt})
     batches = Batches(cfg, out, r.dist, r.generator)
+
+    def part_loss(m: torch.nn.Module, part: Batch, x_t: torch.Tensor, t: torch.Tensor,
+                  noise: torch.Tensor) -> torch.Tensor:
+        with r.autocast():
+            v = forward(m, part, x_t, t)
+        return flow_loss(v, part.target, noise, t, region_weight(part, s.mask_weight))
+
+    def trial(m: torch.nn.Module) -> None:  # one micro-batch outside the training stream
+        gen = torch.Generator().manual_seed(cfg.seed + 17)
+        b = batches.sample(s.batch, s.cfg_dropout, generator=gen)
+        rows = r.micro_batches(len(b.target))[0]
+        b = Batch(*(getattr(b, f.name)[rows] for f in fields(Batch)))
+        t = r.local(timesteps(s.batch, b.target.shape[1], gen, r.device))[rows]
+        noise = torch.randn_like(b.target)
+        part_loss(m, b, noisy(b.target, noise, t), t, noise).backward()
+        opt.zero_grad(set_to_none=True)
+
+    r.start_budget()  # compiling counts against the stage's minutes
+    fast, compiled = choose_compiled(model, s.compile, trial, r.device, r.dist,
+                                     log=r.log.say)
     meter = Meter()
     while step < s.steps and not r.out_of_time():
         b = batches.sample(s.batch, s.cfg_dropout)  # this rank's rows of the global batch
@@ -70,12 +97,9 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
         for i, rows in enumerate(parts):
             part = Batch(*(getattr(b, f.name)[rows] for f in fields(Batch)))
             with distributed.accumulating(model, sync=i == len(parts) - 1):
-                with r.autocast():
-                    v = forward(model, part, x_t[rows], t[rows])
-                part_loss = flow_loss(v, part.target, noise[rows], t[rows],
-                                      region_weight(part, s.mask_weight)) / len(parts)
-                part_loss.backward()
-            loss = loss + part_loss.detach()
+                one = part_loss(fast, part, x_t[rows], t[rows], noise[rows]) / len(parts)
+                one.backward()
+            loss = loss + one.detach()
         meter.add(loss=loss, grad_norm=clip_and_step(opt, model, s.grad_clip))
         step += 1
         if r.should_log(step):
@@ -90,7 +114,7 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
                   str(r.folder / DIT_WEIGHTS))
         ae = load_autoencoder(cfg, out, r.device)
         training = {"stage": stage, "steps": step, "batch": s.batch, "processes": r.dist.world,
-                    "lr": s.lr}
+                    "lr": s.lr, "compile": compiled}
         export_model(r.folder / "model", cfg, dit, ae, training=training,
                      description=description)
         (r.folder / "metrics.json").write_text(json.dumps(training, indent=1))

@@ -30,6 +30,11 @@ class Logbook:
         shown = " ".join(f"{k} {v:.4g}" for k, v in values.items())
         print(f"[{self.stage}] step {step} {shown} ({row['time']:.0f}s)", flush=True)
 
+    def say(self, message: str) -> None:
+        """A console line about the stage (rank 0 only)."""
+        if self.enabled:
+            print(f"[{self.stage}] {message}", flush=True)
+
     def rows(self) -> list[dict]:
         if not self.path.is_file():
             return []

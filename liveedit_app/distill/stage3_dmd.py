@@ -29,7 +29,15 @@ from liveedit_app.distill.export import export_model
 from liveedit_app.distill.flow import flow_loss, noisy, sample_timesteps
 from liveedit_app.distill.flow_training import DIT_WEIGHTS, load_dit, region_weight
 from liveedit_app.distill.stage0_autoencoder import load_autoencoder
-from liveedit_app.distill.trainer import EMA, Meter, Run, adamw, clip_and_step, set_lr
+from liveedit_app.distill.trainer import (
+    EMA,
+    Meter,
+    Run,
+    adamw,
+    choose_compiled,
+    clip_and_step,
+    set_lr,
+)
 from liveedit_app.engine.dit import CausalDiT
 from liveedit_app.engine.sampler import FlowSampler
 from liveedit_app.engine.stream import StreamState, generate_chunk
@@ -101,6 +109,23 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
     frames = min(cfg.data.latent_frames, s.rollout_chunks * cfg.model.sampler.chunk_frames)
     batches = Batches(cfg, out, r.dist, r.generator)
     n_steps = len(sampler.steps)
+
+    def critic_loss(m: torch.nn.Module, b: Batch, xg: torch.Tensor, t: torch.Tensor,
+                    noise: torch.Tensor) -> torch.Tensor:
+        with r.autocast():
+            v = m(noisy(xg, noise, t), b.source, t, b.ctx, mask=b.mask, attn="full")
+        return flow_loss(v, xg, noise, t)
+
+    def trial(m: torch.nn.Module) -> None:  # a critic step's forward and backward, on targets
+        gen = torch.Generator().manual_seed(cfg.seed + 17)
+        b = _crop(batches.sample(s.batch, generator=gen), frames)
+        t = r.local(sample_timesteps((s.batch, 1), cfg.stage1.shift, gen, r.device))
+        critic_loss(m, b, b.target, t.expand(-1, frames), torch.randn_like(b.target)).backward()
+        opt_c.zero_grad(set_to_none=True)
+
+    r.start_budget()  # compiling counts against the stage's minutes
+    fast_critic, compiled = choose_compiled(critic, s.compile, trial, r.device, r.dist,
+                                            log=r.log.say)
     meter = Meter()
     while step < s.steps and not r.out_of_time():
         gen_step = step % s.generator_every == 0
@@ -146,10 +171,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         xg = x0.detach()
         t2 = r.local(sample_timesteps((s.batch, 1), cfg.stage1.shift, r.generator,
                                       r.device)).expand(xg.shape[0], frames)
-        noise2 = r.noise(xg)
-        with r.autocast():
-            v = critic(noisy(xg, noise2, t2), b.source, t2, b.ctx, mask=b.mask, attn="full")
-        loss_c = flow_loss(v, xg, noise2, t2)
+        loss_c = critic_loss(fast_critic, b, xg, t2, r.noise(xg))
         loss_c.backward()
         clip_and_step(opt_c, critic, s.grad_clip)
         meter.add(loss_critic=loss_c)
@@ -170,7 +192,7 @@ def run(cfg: TrainConfig, out: str | Path) -> dict:
         training = {"stage": "stage3", "iterations": step,
                     "generator_updates": -(-step // s.generator_every),
                     "batch": s.batch, "processes": r.dist.world, "guidance": s.guidance,
-                    "regression": s.regression, "ema": s.ema}
+                    "regression": s.regression, "ema": s.ema, "compile": compiled}
         export_model(r.folder / "model", cfg, modules["generator_ema"], ae, training=training,
                      description="Stage-3 few-step streaming student (DMD + self-forcing, EMA).")
         (r.folder / "metrics.json").write_text(json.dumps(training, indent=1))

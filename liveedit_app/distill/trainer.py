@@ -7,6 +7,7 @@ import contextlib
 import copy
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,58 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     return contextlib.nullcontext()
 
 
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def choose_compiled(model: nn.Module, mode: str, trial: Callable[[nn.Module], object],
+                    device: torch.device, d: distributed.Dist, *, repeats: int = 3,
+                    compile_fn: Callable[[nn.Module], nn.Module] = torch.compile,
+                    log: Callable[[str], None] = print) -> tuple[nn.Module, dict[str, Any]]:
+    """The module a stage trains through: `model` itself or `torch.compile(model)`.
+
+    `trial(m)` runs one training forward and backward of `m` on a fixed batch and clears the
+    gradients it made. mode "off": `model`. "on": compiled (the first trial compiles it; any
+    error there keeps `model`). "auto": as "on", then `repeats` trials of each are timed and the
+    compiled one is kept only if its median is at least 5 % faster (rank 0 decides for all).
+    Returns the module and what was measured (for the stage's metrics)."""
+    report: dict[str, Any] = {"mode": mode, "chosen": "eager"}
+    if mode == "off":
+        return model, report
+    compiled = compile_fn(model)
+    began = time.perf_counter()
+    try:
+        trial(compiled)
+        _sync(device)
+    except Exception as exc:  # noqa: BLE001 - any compiler failure means: train eagerly
+        report["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        log(f"torch.compile failed, training eagerly: {report['error']}")
+        return model, report
+    report["compile_s"] = round(time.perf_counter() - began, 2)
+    if mode == "on":
+        report["chosen"] = "compiled"
+        return compiled, report
+
+    def median_ms(m: nn.Module) -> float:
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            trial(m)
+            _sync(device)
+            times.append(time.perf_counter() - began)
+        return 1000 * sorted(times)[len(times) // 2]
+
+    trial(model)  # eager warm-up (cuDNN/cuBLAS choices), untimed
+    report["eager_ms"] = round(median_ms(model), 3)
+    report["compiled_ms"] = round(median_ms(compiled), 3)
+    faster = distributed.agree(report["compiled_ms"] < 0.95 * report["eager_ms"], d)
+    report["chosen"] = "compiled" if faster else "eager"
+    log(f"torch.compile: {report['compiled_ms']:.1f} ms a step against {report['eager_ms']:.1f} "
+        f"eager (compiling took {report['compile_s']:.0f} s): training {report['chosen']}")
+    return (compiled if faster else model), report
+
+
 NEXT_STAGE = "NEXT_STAGE"
 
 
@@ -109,8 +162,7 @@ class Run:
                                        distributed.for_loading(optimizers))
         self.generator.manual_seed(self.cfg.seed * 7919 + 104729 * step)
         self.noise_generator.manual_seed(self.cfg.seed * 7919 + 1 + 104729 * step)
-        if self.dist.main:
-            print(f"[{self.stage}] resumed at step {step} from {self.checkpoint}", flush=True)
+        self.log.say(f"resumed at step {step} from {self.checkpoint}")
         return step, extra
 
     def save(self, step: int, modules: dict[str, nn.Module],
@@ -156,11 +208,15 @@ class Run:
         exports as at the end of its budget); the stage removes the file when it finishes."""
         return self.root / NEXT_STAGE
 
+    def start_budget(self) -> None:
+        """Start the stage's minute budget now (else its first `out_of_time` starts it)."""
+        if self.started is None:
+            self.started = time.perf_counter()
+
     def out_of_time(self) -> bool:
         """True once the stage's minute budget is spent or `NEXT_STAGE` was touched (decided by
         rank 0 for all ranks)."""
-        if self.started is None:
-            self.started = time.perf_counter()
+        self.start_budget()
         late = self.scfg.minutes > 0 and time.perf_counter() - self.started > 60 * self.scfg.minutes
         return distributed.agree(late or self.next_stage_file.exists(), self.dist)
 
