@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import shutil
 from pathlib import Path
+
+from safetensors import safe_open
 
 from liveedit_app.distill.data.phrasings import example_prompts
 from liveedit_app.modelstore.card import file_entry
@@ -86,6 +89,22 @@ def _teacher(run: Path, folder: Path) -> None:
     (folder / "model.json").write_text(json.dumps(card, indent=2) + "\n")
 
 
+def _dit_millions(folder: Path) -> float:
+    with safe_open(str(folder / "dit.safetensors"), "pt") as f:
+        return sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys()) / 1e6
+
+
+def _pixel_size(card: dict) -> str:
+    h, w = card["config"]["resolution"]
+    return f"{w}x{h}"
+
+
+def _latent_size(card: dict) -> str:
+    h, w = card["config"]["resolution"]
+    f = card["config"]["spatial_factor"]
+    return f"{w // f}x{h // f}"
+
+
 def _curves(run: Path, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for stage in ("ae", "stage1", "stage2", "stage3"):
@@ -97,6 +116,10 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("--model", type=Path, default=Path("models/liveedit-tiny"))
     parser.add_argument("--bench", type=Path, default=Path("benchmarks/distill-tiny.json"))
+    parser.add_argument("--config", default="configs/tiny.toml",
+                        help="the training config the run used (named in the card)")
+    parser.add_argument("--machines", default=None,
+                        help="where it trained, if not only where it was evaluated")
     args = parser.parse_args()
     run = args.run
     evaluation = json.loads((run / "eval" / "metrics.json").read_text())
@@ -115,16 +138,18 @@ def main() -> None:
     card = json.loads((run / "stage3" / "model" / "model.json").read_text())
     data = card["training"].pop("data")
     card["description"] = (
-        "The default model: a 4-step causal streaming editor (1.2 M-parameter DiT, 8-channel "
-        "latents at 32x32 for 256x256 frames), distilled by this project's own pipeline "
-        "(AE, bidirectional teacher, causal teacher forcing, DMD with self-forcing) on "
+        f"The default model: a 4-step causal streaming editor ({_dit_millions(folder):.1f} "
+        f"M-parameter DiT, {card['config']['dit']['latent_channels']}-channel latents at "
+        f"{_latent_size(card)} for {_pixel_size(card)} frames), distilled by this project's own "
+        "pipeline (AE, bidirectional teacher, causal teacher forcing, DMD with self-forcing) on "
         "procedural footage. Small enough for a laptop CPU; see benchmarks for what it does "
         "badly.")
+    stages = ["ae", "stage1", "stage2", *sorted(p.name for p in run.glob("stage3-*")), "stage3"]
     card["training"] = {
-        "pipeline": "liveedit_app.distill (configs/tiny.toml, scripts/gpu_train.sh)",
-        "hardware": evaluation["setup"]["device"],
+        "pipeline": f"liveedit_app.distill ({args.config}, scripts/gpu_train.sh)",
+        "hardware": args.machines or evaluation["setup"]["device"],
         "wall_seconds": _pipeline_seconds(run),
-        "stages": {s: _steps(run, s) for s in ("ae", "stage1", "stage2", "stage3")},
+        "stages": {s: _steps(run, s) for s in stages},
         "data": {**data, "training_clips": _clips(run),
                  "generator_clips_per_s_16_cores": _data_rate(run)},
     }

@@ -44,7 +44,9 @@ class Rope3D:
     def tables(self, frames: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
         """cos, sin [F, h*w, head_dim/2] (fp32) for latent frames `frames` ([F] absolute indices)
         on an h x w token grid, tokens in (h, w) raster order."""
-        if int(frames.max()) >= self.positions or int(frames.min()) < 0:
+        # checked eagerly; under torch.compile the host read would split the graph in two
+        if not torch.compiler.is_compiling() and (
+                int(frames.max()) >= self.positions or int(frames.min()) < 0):
             raise ValueError(f"frame positions {frames.tolist()} outside 0..{self.positions - 1}")
         nf = frames.numel()
         ft, fh, fw = self.pairs
