@@ -94,6 +94,7 @@ def choose_compiled(model: nn.Module, mode: str, trial: Callable[[nn.Module], ob
         trial(compiled)
         _sync(device)
     except Exception as exc:  # noqa: BLE001 - any compiler failure means: train eagerly
+        model.zero_grad(set_to_none=True)  # a backward that failed half-way left gradients
         report["error"] = f"{type(exc).__name__}: {exc}"[:500]
         log(f"torch.compile failed, training eagerly: {report['error']}")
         return model, report

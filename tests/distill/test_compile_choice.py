@@ -79,14 +79,28 @@ def test_a_failing_compiler_trains_eagerly_and_says_why():
     model, trial, _ = _setup(0.0)
 
     class Broken(nn.Module):
+        """Fails in its backward, after the model's weight already has a gradient."""
+
         def forward(self, x):
-            raise RuntimeError("inductor: no C++ compiler")
+            class Fail(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, y):
+                    return y.clone()
+
+                @staticmethod
+                def backward(ctx, g):
+                    raise RuntimeError("inductor: no C++ compiler")
+
+            # the model's branch is later in the graph, so its backward runs (and leaves a
+            # gradient on the weight) before the failing one
+            return Fail.apply(x.clone().requires_grad_()) + model.inner(x)
 
     lines = []
     chosen, report = choose_compiled(model, "on", trial, CPU, distributed.setup("cpu"),
                                      compile_fn=lambda m: Broken(), log=lines.append)
     assert chosen is model and report["chosen"] == "eager"
     assert "no C++ compiler" in report["error"] and "eagerly" in lines[0]
+    assert model.inner.weight.grad is None  # no half-made gradient reaches the first step
 
 
 def test_on_keeps_the_compiled_module_after_one_trial():
