@@ -19,6 +19,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 from liveedit_app.distill.data.phrasings import example_prompts
+from liveedit_app.engine.config import ModelConfig
 from liveedit_app.modelstore.card import file_entry
 
 WEAKNESSES = [
@@ -94,17 +95,6 @@ def _dit_millions(folder: Path) -> float:
         return sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys()) / 1e6
 
 
-def _pixel_size(card: dict) -> str:
-    h, w = card["config"]["resolution"]
-    return f"{w}x{h}"
-
-
-def _latent_size(card: dict) -> str:
-    h, w = card["config"]["resolution"]
-    f = card["config"]["spatial_factor"]
-    return f"{w // f}x{h // f}"
-
-
 def _curves(run: Path, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for stage in ("ae", "stage1", "stage2", "stage3"):
@@ -118,8 +108,6 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=Path("benchmarks/distill-tiny.json"))
     parser.add_argument("--config", default="configs/tiny.toml",
                         help="the training config the run used (named in the card)")
-    parser.add_argument("--machines", default=None,
-                        help="where it trained, if not only where it was evaluated")
     args = parser.parse_args()
     run = args.run
     evaluation = json.loads((run / "eval" / "metrics.json").read_text())
@@ -137,19 +125,20 @@ def main() -> None:
         shutil.copyfile(run / "stage3" / "model" / name, folder / name)
     card = json.loads((run / "stage3" / "model" / "model.json").read_text())
     data = card["training"].pop("data")
+    mcfg = ModelConfig.from_dict(card["config"])
+    (lh, lw), (h, w) = mcfg.latent_size, mcfg.resolution
     card["description"] = (
         f"The default model: a 4-step causal streaming editor ({_dit_millions(folder):.1f} "
-        f"M-parameter DiT, {card['config']['dit']['latent_channels']}-channel latents at "
-        f"{_latent_size(card)} for {_pixel_size(card)} frames), distilled by this project's own "
+        f"M-parameter DiT, {mcfg.dit.latent_channels}-channel latents at {lw}x{lh} for "
+        f"{w}x{h} frames), distilled by this project's own "
         "pipeline (AE, bidirectional teacher, causal teacher forcing, DMD with self-forcing) on "
         "procedural footage. Small enough for a laptop CPU; see benchmarks for what it does "
         "badly.")
-    stages = ["ae", "stage1", "stage2", *sorted(p.name for p in run.glob("stage3-*")), "stage3"]
     card["training"] = {
         "pipeline": f"liveedit_app.distill ({args.config}, scripts/gpu_train.sh)",
-        "hardware": args.machines or evaluation["setup"]["device"],
+        "hardware": evaluation["setup"]["device"],
         "wall_seconds": _pipeline_seconds(run),
-        "stages": {s: _steps(run, s) for s in stages},
+        "stages": {s: _steps(run, s) for s in ("ae", "stage1", "stage2", "stage3")},
         "data": {**data, "training_clips": _clips(run),
                  "generator_clips_per_s_16_cores": _data_rate(run)},
     }
