@@ -88,9 +88,9 @@ def choose_compiled(model: nn.Module, mode: str, trial: Callable[[nn.Module], ob
     report: dict[str, Any] = {"mode": mode, "chosen": "eager"}
     if mode == "off":
         return model, report
-    compiled = compile_fn(model)
     began = time.perf_counter()
     try:
+        compiled = compile_fn(model)
         trial(compiled)
         _sync(device)
     except Exception as exc:  # noqa: BLE001 - any compiler failure means: train eagerly
