@@ -6,7 +6,8 @@
 #   bash scripts/gpu_train.sh data CONFIG RUN      only the clip generator, ahead of `start`
 #   bash scripts/gpu_train.sh status RUN           progress (poll with short calls)
 #   bash scripts/gpu_train.sh next RUN             end the running stage now (it saves and exports)
-#   bash scripts/gpu_train.sh pack RUN DEST        the models, metrics, logs and curves -> DEST/run.tgz
+#   bash scripts/gpu_train.sh pack RUN DEST        the models -> DEST/stage{1,2,3}.tgz; metrics, logs
+#                                                  and curves -> DEST/run.tgz
 #
 # The machine needs no GUI packages: stages run through `python -m liveedit_app.cli.train`.
 # Carry .scratch (photo bank, prompt table, platformdirs) with the call.
@@ -74,8 +75,11 @@ next)
 pack)
     run=$2 dest=$3
     mkdir -p "$dest"
-    (cd "$run" && tar czf "$dest/run.tgz" --ignore-failed-read \
-        stage1/model stage2/model stage3/model eval ae/metrics.json \
+    # One archive per model: a 256-wide DiT is 8.9 MB, and a file coming back is at most 16 MiB.
+    for s in stage1 stage2 stage3; do
+        (cd "$run" && tar czf "$dest/$s.tgz" --ignore-failed-read "$s/model" 2>/dev/null) || true
+    done
+    (cd "$run" && tar czf "$dest/run.tgz" --ignore-failed-read eval ae/metrics.json \
         ./*/*.jsonl ./*/*.png ./*/metrics.json pipeline.log data.log 2>/dev/null) || true
     ls -la "$dest"
     ;;
