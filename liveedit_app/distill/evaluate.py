@@ -91,6 +91,22 @@ def held_out_cases(cfg: TrainConfig) -> list[dict]:
     return [_case(i) for i in range(cfg.eval.clips)]
 
 
+def case_batch(part: list[dict], ae, prompts: torch.Tensor, chunk: int,
+               device: torch.device) -> Batch:
+    """Held-out cases as a model batch: encoded sources (also in `target`'s place: there is no
+    target at sampling time), chunk masks in latent pixels, prompt rows. `prompts`: the prompt
+    table, one row per phrasing of `all_instructions()`."""
+    index = {t: i for i, t in enumerate(all_instructions())}
+    src = pixels_to_tensor(np.stack([c["source"] for c in part]), device)
+    masks = torch.stack([torch.from_numpy(c["mask"]) if c["mask"] is not None
+                         else torch.ones(src.shape[1], *src.shape[-2:]) for c in part])
+    lat_mask = chunk_mask(mask_to_latent(masks.to(device), ae.spatial_factor), chunk)
+    ctx = prompts[[index[c["instruction"]] for c in part]].to(device)
+    y = ae.encode(src).float()
+    return Batch(y, y, lat_mask, torch.tensor([c["mask"] is not None for c in part]), ctx,
+                 torch.zeros(len(part), dtype=torch.long))
+
+
 def _pixel_chunk_mask(mask: np.ndarray | None, chunk: int) -> np.ndarray | None:
     """[F, H, W] -> the union over each chunk's frames (what the editor holds per chunk)."""
     if mask is None:
@@ -214,22 +230,15 @@ def run(cfg: TrainConfig, out: str | Path, app_only: bool = False) -> dict:
     teacher = load_dit(cfg, out / "stage1" / DIT_WEIGHTS, device).eval()
     causal = load_dit(cfg, out / "stage2" / DIT_WEIGHTS, device).eval()
     prompts = prompt_embeddings(cfg.data.text_table, cfg.model.dit.text_len)
-    index = {t: i for i, t in enumerate(all_instructions())}
     sampler = FlowSampler(cfg.model.sampler.steps, cfg.model.sampler.shift)
     chunk = cfg.model.sampler.chunk_frames
     student_out, teacher_out, causal_out, recon = [], [], [], []
     torch.manual_seed(cfg.seed + 12345)
     for s in range(0, len(cases), cfg.eval.batch):
         part = cases[s:s + cfg.eval.batch]
-        src = pixels_to_tensor(np.stack([c["source"] for c in part]), device)
+        batch = case_batch(part, ae, prompts, chunk, device)
+        y = batch.source
         tgt = pixels_to_tensor(np.stack([c["target"] for c in part]), device)
-        masks = torch.stack([torch.from_numpy(c["mask"]) if c["mask"] is not None
-                             else torch.ones(src.shape[1], *src.shape[-2:]) for c in part])
-        lat_mask = chunk_mask(mask_to_latent(masks.to(device), ae.spatial_factor), chunk)
-        ctx = prompts[[index[c["instruction"]] for c in part]].to(device)
-        y = ae.encode(src).float()
-        batch = Batch(y, y, lat_mask, torch.tensor([c["mask"] is not None for c in part]), ctx,
-                      torch.zeros(len(part), dtype=torch.long))
         with autocast(device, cfg.precision):
             x_student = rollout(student, cfg, sampler, batch, y.shape[1], exit_step=None,
                                 grad=False)
