@@ -8,6 +8,12 @@
 #   bash scripts/gpu_train.sh next RUN             end the running stage now (it saves and exports)
 #   bash scripts/gpu_train.sh pack RUN DEST        the models -> DEST/stage{1,2,3}.tgz; metrics, logs
 #                                                  and curves -> DEST/run.tgz
+#   bash scripts/gpu_train.sh wait RUN SECS [DEST] block until DONE or FAILED or SECS, report every
+#                                                  minute, then pack what exists into DEST
+#
+# A lent machine goes back 30 s after a call ends, and the run with it: issue the same `wait`
+# call again the moment one returns (stop 15 lost a run to one pause between polls). Each `wait`
+# packs into $OUT, so what finished before a lost machine still comes back.
 #
 # The machine needs no GUI packages: stages run through `python -m liveedit_app.cli.train`.
 # Carry .scratch (photo bank, prompt table, platformdirs) with the call.
@@ -72,6 +78,20 @@ data)
 next)
     touch "$2/NEXT_STAGE"
     ;;
+wait)
+    run=$2 secs=$3 dest=${4:-}
+    end=$(( $(date +%s) + secs ))
+    while [ "$(date +%s)" -lt "$end" ] && [ ! -f "$run/DONE" ] && [ ! -f "$run/FAILED" ]; do
+        sleep 5
+        if [ $(( ($(date +%s) - end + secs) % 60 )) -lt 5 ]; then
+            grep '^===' "$run/pipeline.log" 2>/dev/null | tail -n 1 || true
+        fi
+    done
+    bash "$0" status "$run"
+    if [ -f "$run/DONE" ]; then echo "RUN DONE"; elif [ -f "$run/FAILED" ]; then echo "RUN FAILED"; \
+        else echo "RUN GOING"; fi
+    [ -z "$dest" ] || bash "$0" pack "$run" "$dest" >/dev/null
+    ;;
 pack)
     run=$2 dest=$3
     mkdir -p "$dest"
@@ -84,7 +104,7 @@ pack)
     ls -la "$dest"
     ;;
 *)
-    sed -n '2,13p' "$0"
+    sed -n '2,19p' "$0"
     exit 2
     ;;
 esac
