@@ -142,8 +142,11 @@ def score_teacher(toml: Path, run: Path, cases: list[dict]) -> dict:
         for s in range(0, len(cases), cfg.eval.batch):
             part = cases[s:s + cfg.eval.batch]
             batch = case_batch(part, ae, prompts, chunk, device)
+            def velocity(x, t, b=batch, g=guidance):
+                return guided_velocity(teacher, b, x, t, g)
+
             with autocast(device, cfg.precision):
-                x = ode_sample(lambda x, t, b=batch: guided_velocity(teacher, b, x, t, guidance),
+                x = ode_sample(velocity,
                                torch.randn_like(batch.source), cfg.eval.teacher_steps,
                                cfg.stage1.shift)
             for case, pixels in zip(part, _to_uint8(ae.decode(x.float())), strict=True):
