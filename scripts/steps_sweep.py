@@ -20,12 +20,11 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from liveedit_app.contract import EditSettings, Frame
+from liveedit_app.contract import EditSettings
 from liveedit_app.distill.config import load_config
-from liveedit_app.distill.evaluate import _app_row, _pixel_chunk_mask, held_out_cases
+from liveedit_app.distill.evaluate import _app_row, held_out_cases, stream_case
 from liveedit_app.distill.metrics import edit_region, flicker, psnr
 from liveedit_app.engine.editor import StreamEditor
 
@@ -34,22 +33,12 @@ def run_setting(editor: StreamEditor, cases: list[dict], steps: int, refresh: bo
                 chunk_latents: int) -> dict:
     editor.configure(EditSettings(steps=steps))
     editor.set_refresh(refresh)
-    chunk = editor.frames_per_chunk
     rows, seconds, frames_done = [], 0.0, 0
     for case in cases:
-        editor.reset()
-        editor.set_prompt(case["instruction"])
-        mask = _pixel_chunk_mask(case["mask"], chunk)
-        out = []
         began = time.perf_counter()
-        for i, rgb in enumerate(case["source"]):
-            if i % chunk == 0:
-                editor.set_mask(None if mask is None else mask[i].astype(np.float32))
-            out += editor.push(Frame(rgb=rgb, pts=i / 16, index=i))
-        out += editor.flush()
+        edited = stream_case(editor, case)
         seconds += time.perf_counter() - began
-        frames_done += len(out)
-        edited = np.stack([f.rgb for f in out])
+        frames_done += len(edited)
         row = _app_row(case, edited, chunk_latents)
         row["flicker_ratio"] = flicker(edited) / max(flicker(case["target"]), 1e-6)
         half = len(edited) // 2  # the stream's second half: drift shows there first

@@ -149,21 +149,24 @@ def _app_rows(cfg: TrainConfig, out: Path, cases: list[dict], prompts: torch.Ten
     text_table = {t: prompts[index[t]] for t in {c["instruction"] for c in cases}}
     editor = StreamEditor(mcfg, dit, ae, TableTextEncoder(text_table), device=device,
                           dtype=dtype)
-    chunk = mcfg.sampler.chunk_frames * getattr(ae, "temporal_factor", 1)
-    outputs = []
-    for case in cases:
-        editor.reset()
-        editor.set_prompt(case["instruction"])
-        mask = _pixel_chunk_mask(case["mask"], chunk)
-        frames = []
-        for i, rgb in enumerate(case["source"]):
-            if i % chunk == 0:
-                editor.set_mask(None if mask is None else mask[i].astype(np.float32))
-            frames += editor.push(Frame(rgb=rgb, pts=i / 16, index=i))
-        frames += editor.flush()
-        outputs.append(_app_row(case, np.stack([f.rgb for f in frames]),
-                                cfg.model.sampler.chunk_frames))
-    return outputs
+    return [_app_row(case, stream_case(editor, case), cfg.model.sampler.chunk_frames)
+            for case in cases]
+
+
+def stream_case(editor, case: dict) -> np.ndarray:
+    """One held-out case through a `StreamEditor` as the app runs it (prompt, then the mask set
+    at each chunk's first frame, frames pushed one by one, flushed) -> uint8 [F, H, W, 3]."""
+    chunk = editor.frames_per_chunk
+    editor.reset()
+    editor.set_prompt(case["instruction"])
+    mask = _pixel_chunk_mask(case["mask"], chunk)
+    frames = []
+    for i, rgb in enumerate(case["source"]):
+        if i % chunk == 0:
+            editor.set_mask(None if mask is None else mask[i].astype(np.float32))
+        frames += editor.push(Frame(rgb=rgb, pts=i / 16, index=i))
+    frames += editor.flush()
+    return np.stack([f.rgb for f in frames])
 
 
 def _app_row(case: dict, a_out: np.ndarray, chunk: int) -> dict:
