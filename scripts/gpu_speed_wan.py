@@ -19,7 +19,8 @@ default = run 5's without its second-stream rows):
   eager, ceilings, profile, wanvae: run 4's eager DiT, kernel ceilings, kernel profile of a
                steady chunk, DiT + full Wan VAE decode (not in the default set)
   defer        the DiT with each chunk's clean pass deferred to before the next chunk (as the
-               editor runs it): chunk times end at the frames, the passes are timed apart
+               editor runs it): chunk times end at the frames, the passes are timed apart; with
+               e2e also the compiled-AE row deferred (the editor's whole CUDA path)
   nosplit      the dit and static DiT rows once more with the self-attention in one launch
                (`split_attention.enabled = False`), each just before its own row. (H200 runs
                2-3 also timed queries laid out [B, H, N, D]: 3-4 % faster in the kernel alone,
@@ -565,6 +566,10 @@ def main() -> int:
             res["rel_err_vs_eager_ae"] = rel_err(res["outputs"], eager_ae["outputs"])
             log(f"    frames, compiled AE vs eager: rel err {res['rel_err_vs_eager_ae']:.1e}")
             save()
+        if "defer" in parts:  # the editor's own CUDA path: compiled AE, clean pass deferred
+            attempt("e2e compiled defer",
+                    lambda: e2e("e2e: TAEHV compiled + DiT, clean pass deferred", True,
+                                defer=True))  # fmt: skip
     if "static" in parts:
         compiled = _best(results, "compiled")
 
