@@ -16,7 +16,9 @@ region edits, the frame for styles):
 * `affine_fixed`: after the best per-channel affine map of the output, fitted frame by frame on
   the target (what a colour-map error leaves: shape and texture errors);
 * `source_affine`: the best per-channel affine map of the *source* (an oracle that knows the
-  target; a yardstick for colour-map edits, not a model).
+  target; a yardstick for colour-map edits, not a model);
+* `composite_ceiling`: the *target* put through the editor's own compositing (the chunk's mask,
+  feathered inward): what a perfect model would score through the app.
 
 If `mean_fixed` or `affine_fixed` sit far above `psnr`, the model gets the colours wrong but the
 picture right; if `rim` sits far below `interior`, the edges are what cost.
@@ -31,6 +33,7 @@ import os
 import platform
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -38,11 +41,12 @@ import numpy as np
 import torch
 
 from liveedit_app.distill.config import load_config
-from liveedit_app.distill.evaluate import held_out_cases, stream_case
+from liveedit_app.distill.evaluate import _pixel_chunk_mask, held_out_cases, stream_case
 from liveedit_app.distill.metrics import edit_region, psnr
 from liveedit_app.engine.editor import StreamEditor
 
-KINDS = ("psnr", "interior", "rim", "mean_fixed", "affine_fixed", "source_affine")
+KINDS = ("psnr", "interior", "rim", "mean_fixed", "affine_fixed", "source_affine",
+         "composite_ceiling")
 
 
 def erode(region: np.ndarray, band: int) -> np.ndarray:
@@ -71,7 +75,21 @@ def _fit(x: np.ndarray, y: np.ndarray, region: np.ndarray, affine: bool) -> np.n
     return out.clip(0, 255).round().astype(np.uint8)
 
 
-def row(case: dict, edited: np.ndarray, band: int) -> dict:
+def composited_target(editor: StreamEditor, case: dict) -> np.ndarray:
+    """The target blended over the source with the weights the editor gives each frame."""
+    target, source = case["target"], case["source"]
+    mask = _pixel_chunk_mask(case["mask"], editor.frames_per_chunk)
+    if mask is None:
+        return target
+    out = []
+    for f in range(len(target)):
+        weight, _box = editor._alpha(mask[f].astype(np.float32), target.shape[1:3])
+        mix = source[f] + (target[f].astype(np.float32) - source[f]) * weight
+        out.append(np.where(weight > 0, mix.round().clip(0, 255), source[f]).astype(np.uint8))
+    return np.stack(out)
+
+
+def row(case: dict, edited: np.ndarray, band: int, ceiling: np.ndarray) -> dict:
     target, source = case["target"], case["source"]
     region = edit_region(case["mask"], source.shape)
     inner = erode(region, band)
@@ -83,6 +101,7 @@ def row(case: dict, edited: np.ndarray, band: int) -> dict:
         "mean_fixed": psnr(_fit(edited, target, region, False), target, region),
         "affine_fixed": psnr(_fit(edited, target, region, True), target, region),
         "source_affine": psnr(_fit(source, target, region, True), target, region),
+        "composite_ceiling": psnr(ceiling, target, region),
         "region_share": float(region.mean()),
         "interior_share_of_region": float(inner.sum() / max(region.sum(), 1)),
     }
@@ -108,6 +127,8 @@ def main() -> None:
     ap.add_argument("--config", default="configs/tiny.toml")
     ap.add_argument("--clips", type=int, default=96)
     ap.add_argument("--band", type=int, default=8, help="rim width in pixels")
+    ap.add_argument("--feather", type=float, default=None,
+                    help="the editor's mask_feather_px (default: its own default)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", default="benchmarks/region-errors-cpu.json")
     args = ap.parse_args()
@@ -116,7 +137,10 @@ def main() -> None:
     began = time.perf_counter()
     cases = held_out_cases(cfg)
     editor = StreamEditor.load(args.model, device=args.device)
-    rows = [row(case, stream_case(editor, case), args.band) for case in cases]
+    if args.feather is not None:
+        editor.configure(replace(editor.settings, mask_feather_px=args.feather))
+    rows = [row(case, stream_case(editor, case), args.band, composited_target(editor, case))
+            for case in cases]  # fmt: skip
     table = summarize(rows)
     print(f"{'edit':<16}" + "".join(f"{k:>14}" for k in KINDS) + "  clips")
     for name, r in table.items():
