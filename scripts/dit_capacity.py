@@ -43,6 +43,7 @@ dim = {dim}
 ffn_dim = {ffn}
 heads = {heads}
 layers = {layers}
+pooled_text = {pooled}
 
 [data]
 height = {size}
@@ -169,7 +170,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--heldout", type=int, default=48)
     ap.add_argument("--ode-steps", type=int, default=20)
-    ap.add_argument("--variants", default="128x2x4,256x4x4", help="WIDTHxHEADSxLAYERS,...")
+    ap.add_argument("--variants", default="128x2x4,256x4x4",
+                    help="WIDTHxHEADSxLAYERS[p],... (p: the pooled-prompt branch)")
     ap.add_argument("--out", default="benchmarks/dit-capacity-cpu.json")
     args = ap.parse_args()
     from liveedit_app.distill import distributed
@@ -178,9 +180,10 @@ def main() -> None:
     from liveedit_app.distill.evaluate import held_out_cases
     from liveedit_app.engine.dit import CausalDiT
 
-    def config(dim: int, heads: int, layers: int) -> str:
+    def config(dim: int, heads: int, layers: int, pooled: bool = False) -> str:
         return CONFIG.format(
-            size=args.size, dim=dim, ffn=3 * dim, heads=heads, layers=layers, clips=args.clips,
+            size=args.size, dim=dim, ffn=3 * dim, heads=heads, layers=layers,
+            pooled=str(pooled).lower(), clips=args.clips,
             ae_clips=min(args.clips, 300), ae_minutes=args.ae_minutes, minutes=args.minutes,
             batch=args.batch, heldout=args.heldout, ode_steps=args.ode_steps,
             photos=REPO / ".scratch" / "photo_bank.npz",
@@ -201,13 +204,14 @@ def main() -> None:
 
     results = []
     for variant in args.variants.split(","):
-        dim, heads, layers = (int(v) for v in variant.split("x"))
+        pooled = variant.endswith("p")  # 128x2x4p: with the pooled-prompt branch
+        dim, heads, layers = (int(v) for v in variant.rstrip("p").split("x"))
         run = work / variant
         run.mkdir()
         for shared in ("ae", "latents"):
             shutil.copytree(base / shared, run / shared)
         toml = run / "config.toml"
-        toml.write_text(config(dim, heads, layers))
+        toml.write_text(config(dim, heads, layers, pooled))
         t0 = time.perf_counter()
         train("stage1", toml, run)
         train_s = time.perf_counter() - t0
@@ -215,6 +219,7 @@ def main() -> None:
         steps = curve[-1][0] if curve else 0
         params = sum(p.numel() for p in CausalDiT(load_config(toml).model.dit).parameters())
         row = {"variant": variant, "dim": dim, "heads": heads, "layers": layers,
+               "pooled_text": pooled,
                "params": params, "steps": steps, "train_s": round(train_s, 1),
                "step_ms": round(1000 * args.minutes * 60 / max(steps, 1), 1),
                "final_loss": loss_at(curve, steps), "curve": curve,

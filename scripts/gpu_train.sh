@@ -11,6 +11,10 @@
 #   bash scripts/gpu_train.sh wait RUN SECS [DEST] block until DONE or FAILED or SECS, report every
 #                                                  minute, then pack what exists into DEST
 #
+# AE_FROM=models/liveedit-tiny (with `start` or `data`): reuse that model's autoencoder as the
+# run's stage 0 (weights, its card's held-out PSNR, its curve), so the generator encodes at once;
+# run with STAGES="stage1 stage2 stage3 eval".
+#
 # A lent machine goes back 30 s after a call ends, and the run with it: issue the same `wait`
 # call again the moment one returns (stop 15 lost a run to one pause between polls). Each `wait`
 # packs into $OUT, so what finished before a lost machine still comes back.
@@ -29,10 +33,29 @@ DATA_NICE=${DATA_NICE:-10}
 
 stage() { "$PY" -m liveedit_app.cli.train "$@"; }
 
+# The run's stage 0 from a model folder's autoencoder (AE_FROM): metrics last, as stage 0 does,
+# since the generator starts encoding when they appear.
+seed_ae() {
+    local run=$1 from=${AE_FROM:-}
+    [ -n "$from" ] && [ ! -f "$run/ae/metrics.json" ] || return 0
+    mkdir -p "$run/ae"
+    cp "$from/autoencoder.safetensors" "$run/ae/"
+    cp "$from/training-curves/ae.png" "$run/ae/ae.png" 2>/dev/null || true
+    "$PY" - "$from" "$run/ae/metrics.json" <<'PYEOF'
+import json, sys
+card = json.load(open(f"{sys.argv[1]}/model.json"))
+ae = {k: v for k, v in card["training"]["stages"]["ae"].items() if not k.startswith("wall")}
+json.dump({**ae, "psnr_heldout_db": card["benchmarks"]["autoencoder_psnr_heldout_db"],
+           "reused_from": sys.argv[1]}, open(sys.argv[2], "w"), indent=1)
+PYEOF
+    echo "autoencoder from $from"
+}
+
 case "${1:-}" in
 start)
     cfg=$2 run=$3
     mkdir -p "$run/pixels"
+    seed_ae "$run"
     rm -f "$run/DONE" "$run/FAILED"
     setsid nohup bash "$0" pipeline "$cfg" "$run" >"$run/pipeline.log" 2>&1 </dev/null &
     echo "started: $run/pipeline.log"
@@ -70,6 +93,7 @@ status)
 data)
     cfg=$2 run=$3
     mkdir -p "$run"
+    seed_ae "$run"
     setsid nohup nice -n "$DATA_NICE" "$PY" -m liveedit_app.cli.train data --config "$cfg" --out "$run" \
         >"$run/data.log" 2>&1 </dev/null &
     echo $! >"$run/data.pid"

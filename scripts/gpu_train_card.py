@@ -41,11 +41,12 @@ WEAKNESSES = [
 
 
 def _steps(run: Path, stage: str) -> dict:
-    rows = [json.loads(line) for line in (run / stage / f"{stage}.jsonl").read_text()
-            .splitlines() if line]
     metrics = json.loads((run / stage / "metrics.json").read_text())
     out = {k: v for k, v in metrics.items() if k != "stage"}
-    out["wall_minutes_with_data_wait"] = round(rows[-1]["time"] / 60, 2)
+    log = run / stage / f"{stage}.jsonl"
+    if log.is_file():  # absent for an autoencoder reused from an earlier model (AE_FROM)
+        rows = [json.loads(line) for line in log.read_text().splitlines() if line]
+        out["wall_minutes_with_data_wait"] = round(rows[-1]["time"] / 60, 2)
     return out
 
 

@@ -46,6 +46,16 @@ def load_dit(cfg: TrainConfig, path: str | Path, device: torch.device) -> Causal
     return dit.to(device)
 
 
+def load_init(dit: CausalDiT, path: str | Path) -> None:
+    """Start from earlier weights, strictly, except that weights without the pooled-prompt branch
+    may start a model with one (the branch ends in zeros: the model begins as the one it
+    continues)."""
+    state = load_file(str(path))
+    if dit.cfg.pooled_text and not any(k.startswith("text_pooling.") for k in state):
+        state.update({k: v for k, v in dit.state_dict().items() if k.startswith("text_pooling.")})
+    dit.load_state_dict(state)
+
+
 def region_weight(batch: Batch, mask_weight: float) -> torch.Tensor:
     """[B, F, 1, h, w]: 1 everywhere, `mask_weight` inside the mask of region edits."""
     inside = batch.mask * batch.region.to(batch.mask.dtype)[:, None, None, None, None]
@@ -59,7 +69,7 @@ def train_flow(cfg: TrainConfig, out: str | Path, stage: str, *, forward: Forwar
     dit = CausalDiT(cfg.model.dit).to(r.device)
     init = Path(s.init) if s.init else init
     if init is not None:
-        dit.load_state_dict(load_file(str(init)))
+        load_init(dit, init)
     model = distributed.wrap(dit, r.dist)  # before the optimizer: FSDP swaps the parameters
     opt = adamw(dit.parameters(), s.lr, s)
     step, _ = r.resume({"dit": dit}, {"opt": opt})

@@ -31,6 +31,9 @@ class DiTConfig:
     cross_attn_norm: bool = True
     patch: tuple[int, int, int] = (1, 2, 2)
     rope_positions: int = 1024  # rows of each RoPE table (positions per axis)
+    # the prompt's mean embedding joins the time embedding that drives every adaLN (shift,
+    # scale, gate): one per-channel handle per prompt on frame-wide colour maps; Wan has none
+    pooled_text: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "patch", tuple(self.patch))

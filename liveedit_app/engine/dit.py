@@ -3,6 +3,8 @@
 Inputs are channel-concatenated [noisy latent ; source latent ; (mask)] per latent frame, patched
 (1, 2, 2) into tokens in (frame, row, column) raster order. Per-frame timesteps drive the adaLN
 modulation (shift, scale, gate) x 2 of every block; the head uses the time embedding itself.
+With `pooled_text` (our models, not Wan's) the prompt's mean embedding, through its own MLP whose
+last layer starts at zero, is added to that time embedding.
 Module and parameter names equal Wan's, so `state_dict()` keys are the reference's.
 
 Two entry points:
@@ -32,7 +34,18 @@ from liveedit_app.engine.kv_cache import KVCache
 from liveedit_app.engine.rope import Rope3D, full_width
 from liveedit_app.engine.token_plan import TokenPlan, put, take
 
-ContextKV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer cross-attention k, v [B, H, L, D]
+class ContextKV(list):
+    """The per-prompt cache: per layer cross-attention (k, v) [B, H, L, D], and `pooled`
+    [B, dim] (models with `pooled_text`: what the prompt adds to the time embedding)."""
+
+    pooled: torch.Tensor | None = None
+
+
+def pool_prompt(ctx: torch.Tensor) -> torch.Tensor:
+    """[B, L, text_dim] -> [B, text_dim]: the mean of the prompt's rows that are not all zero
+    (padding and dropped prompts are zeros; an all-zero prompt pools to zeros)."""
+    used = (ctx != 0).any(-1, keepdim=True).to(ctx.dtype)  # [B, L, 1]
+    return (ctx * used).sum(1) / used.sum(1).clamp(min=1)
 
 
 def timestep_sinusoid(t: torch.Tensor, dim: int, precise: bool = False) -> torch.Tensor:
@@ -127,6 +140,11 @@ class CausalDiT(nn.Module):
         self.time_embedding = nn.Sequential(nn.Linear(cfg.freq_dim, dim), nn.SiLU(),
                                             nn.Linear(dim, dim))
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
+        if cfg.pooled_text:
+            self.text_pooling = nn.Sequential(nn.Linear(cfg.text_dim, dim), nn.SiLU(),
+                                              nn.Linear(dim, dim))
+            nn.init.zeros_(self.text_pooling[2].weight)  # starts as a model without it
+            nn.init.zeros_(self.text_pooling[2].bias)
         self.blocks = nn.ModuleList(DiTBlock(cfg) for _ in range(cfg.layers))
         self.head = Head(cfg)
         self.rope = Rope3D(cfg)
@@ -163,18 +181,27 @@ class CausalDiT(nn.Module):
         weight = self.patch_embedding.weight.view(self.cfg.dim, -1)
         return torch.nn.functional.linear(patches, weight, self.patch_embedding.bias)
 
-    def time(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """t [B, F] -> e [B, F, dim], e0 [B, F, 6, dim]."""
+    def time(self, t: torch.Tensor, pooled: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """t [B, F] (+ the prompt's `ContextKV.pooled` [B, dim]) -> e [B, F, dim],
+        e0 [B, F, 6, dim]."""
         b, f = t.shape
         sin = timestep_sinusoid(t.flatten(), self.cfg.freq_dim, self.precise).to(self.dtype)
-        e = self.time_embedding(sin)
+        e = self.time_embedding(sin).view(b, f, -1)
+        if pooled is not None:
+            e = e + pooled[:, None].to(e.dtype)
         e0 = self.time_projection(e).view(b, f, 6, self.cfg.dim)
-        return e.view(b, f, -1), e0
+        return e, e0
 
     def context_kv(self, ctx: torch.Tensor) -> ContextKV:
-        """ctx [B, L, text_dim] -> per layer cross-attention (k, v): the per-prompt cache."""
-        emb = self.text_embedding(ctx.to(self.dtype))
-        return [blk.cross_attn.context_kv(emb) for blk in self.blocks]
+        """ctx [B, L, text_dim] -> per layer cross-attention (k, v), and the pooled prompt for
+        models with `pooled_text`: the per-prompt cache."""
+        ctx = ctx.to(self.dtype)
+        emb = self.text_embedding(ctx)
+        out = ContextKV([blk.cross_attn.context_kv(emb) for blk in self.blocks])
+        if self.cfg.pooled_text:
+            out.pooled = self.text_pooling(pool_prompt(ctx))
+        return out
 
     def unpatchify(self, out: torch.Tensor, h: int, w: int) -> torch.Tensor:
         """[B, F, T, 4*C] with (ph, pw, c) c fastest -> [B, F, C, h, w]."""
@@ -202,7 +229,8 @@ class CausalDiT(nn.Module):
         if attn not in ("full", "block_causal"):
             raise ValueError(f"attn must be 'full' or 'block_causal', not {attn!r}")
         tokens = self.embed(x_t, y_src, mask)  # [B, F, T, dim]
-        e, e0 = self.time(t)
+        ctx_kv = self.context_kv(ctx)
+        e, e0 = self.time(t, ctx_kv.pooled)
         positions = torch.arange(frame_start, frame_start + f)
         teacher = clean_x is not None
         if teacher or attn == "block_causal":
@@ -210,7 +238,7 @@ class CausalDiT(nn.Module):
                 raise ValueError("block-causal attention needs chunk_frames")
         if teacher:
             clean = self.embed(clean_x, y_src, mask)
-            _, e0_clean = self.time(torch.zeros_like(t))
+            _, e0_clean = self.time(torch.zeros_like(t), ctx_kv.pooled)
             tokens = torch.cat([clean, tokens], dim=1)
             e0 = torch.cat([e0_clean, e0], dim=1)
             positions = torch.cat([positions, positions])
@@ -220,7 +248,6 @@ class CausalDiT(nn.Module):
             attn_mask = self._mask(f, chunk_frames, t_tok, teacher, tokens.device)
         cos, sin = self.rope.tables(positions, h // self.cfg.patch[1], w // self.cfg.patch[2])
         keys = ParallelKeys(*self._rope_rows(cos.flatten(0, 1), sin.flatten(0, 1)), attn_mask)
-        ctx_kv = self.context_kv(ctx)
         x = tokens
         for i, blk in enumerate(self.blocks):
             x = blk(x, e0, ctx_kv[i], keys, i)
@@ -264,7 +291,7 @@ class CausalDiT(nn.Module):
         b, f, _, h, w = x_t.shape
         gh, gw = h // self.cfg.patch[1], w // self.cfg.patch[2]
         tokens = self.embed(x_t, y_src, mask)  # [B, F, T, dim]
-        e, e0 = self.time(t)
+        e, e0 = self.time(t, getattr(ctx_kv, "pooled", None))
 
         if frame_start + f - cache.offset > self.cfg.rope_positions:
             delta = frame_start - cache.offset - cache.window_frames

@@ -97,3 +97,72 @@ def test_model_without_mask_channel_refuses_a_mask():
     x, y, ctx = toy_inputs(2, cfg=cfg)
     with pytest.raises(ValueError, match="mask"):
         dit(x, y, torch.zeros(1, 2), ctx, mask=torch.ones(1, 2, 1, 8, 8))
+
+
+POOLED = DiTConfig(**{**TOY.__dict__, "pooled_text": True})
+
+
+def _pooled_dit(seed: int = 0):
+    dit = toy_dit(POOLED, seed)
+    torch.nn.init.normal_(dit.text_pooling[2].weight, std=0.2)  # as if trained
+    return dit
+
+
+def test_pooled_branch_starts_as_the_model_without_it():
+    dit = toy_dit(POOLED)
+    base = toy_dit(TOY)
+    base.load_state_dict({k: v for k, v in dit.state_dict().items()
+                          if not k.startswith("text_pooling.")})
+    x, y, ctx = toy_inputs(2)
+    t = torch.full((1, 2), 700.0)
+    with torch.no_grad():
+        assert torch.equal(dit(x, y, t, ctx), base(x, y, t, ctx))
+
+
+def test_pooled_prompt_moves_the_output_and_ignores_padding_rows():
+    from liveedit_app.engine.dit import pool_prompt
+
+    ctx = torch.zeros(1, 8, 16)
+    ctx[0, :3] = torch.tensor([1.0, 2.0, 3.0])[:, None]
+    assert torch.allclose(pool_prompt(ctx), torch.full((1, 16), 2.0))  # 3 rows, not 8
+    assert torch.equal(pool_prompt(torch.zeros(1, 8, 16)), torch.zeros(1, 16))
+    dit = _pooled_dit()
+    x, y, ctx = toy_inputs(2)
+    t = torch.full((1, 2), 700.0)
+    with torch.no_grad():
+        kv = dit.context_kv(ctx)
+        # the same cross-attention cache with and without the pooled prompt
+        plain = type(kv)(kv)
+        state = StreamState.create(dit, ctx, tokens_per_frame=16, window_frames=4)
+        with_pool = dit.forward_chunk(x, y, t, kv, state.cache, 0)
+        state.reset()
+        without = dit.forward_chunk(x, y, t, plain, state.cache, 0)
+    assert kv.pooled is not None and plain.pooled is None
+    assert (with_pool - without).abs().max() > 1e-3
+
+
+def test_pooled_model_streams_as_its_block_causal_parallel_forward():
+    dit = _pooled_dit()
+    x, y, ctx = toy_inputs(6)
+    t = torch.full((1, 6), 500.0)
+    with torch.no_grad():
+        ref = dit(x, y, t, ctx, attn="block_causal", chunk_frames=2)
+        state = StreamState.create(dit, ctx, tokens_per_frame=16, window_frames=6)
+        parts = [dit.forward_chunk(x[:, i:i + 2], y[:, i:i + 2], t[:, i:i + 2], state.ctx_kv,
+                                   state.cache, i) for i in (0, 2, 4)]
+    assert torch.allclose(torch.cat(parts, 1), ref, atol=1e-5)
+
+
+def test_training_can_start_a_pooled_model_from_weights_without_the_branch(tmp_path):
+    from safetensors.torch import save_file
+
+    from liveedit_app.distill.flow_training import load_init
+
+    base = toy_dit(TOY, seed=3)
+    save_file(base.state_dict(), str(tmp_path / "old.safetensors"))
+    dit = _pooled_dit()
+    load_init(dit, tmp_path / "old.safetensors")
+    assert torch.equal(dit.blocks[0].self_attn.q.weight, base.blocks[0].self_attn.q.weight)
+    assert torch.count_nonzero(dit.text_pooling[2].weight) > 0  # its own branch kept
+    with pytest.raises(RuntimeError):  # any other missing weight is still an error
+        load_init(toy_dit(DiTConfig(**{**TOY.__dict__, "dim": 32})), tmp_path / "old.safetensors")
