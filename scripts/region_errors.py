@@ -2,10 +2,11 @@
 app streams them), the error inside the edited region split by kind. Prints a table per edit and
 writes JSON.
 
-    python scripts/region_errors.py [--model liveedit-tiny] [--config configs/tiny.toml]
+    python scripts/region_errors.py [--model liveedit-tiny[,FOLDER...]] [--config configs/tiny.toml]
         [--clips 96] [--band 8] [--out benchmarks/region-errors-cpu.json]
 
-Per clip, in dB against the target, inside the region the model card scores (the object for
+Per clip: `correct`, whether the output is nearest its own edit's target (the card's nearest
+edit), and in dB against the target, inside the region the model card scores (the object for
 region edits, the frame for styles):
 
 * `psnr`: as the card (all of the region);
@@ -41,11 +42,16 @@ import numpy as np
 import torch
 
 from liveedit_app.distill.config import load_config
-from liveedit_app.distill.evaluate import _pixel_chunk_mask, held_out_cases, stream_case
-from liveedit_app.distill.metrics import edit_region, psnr
+from liveedit_app.distill.evaluate import (
+    _pixel_chunk_mask,
+    _small,
+    held_out_cases,
+    stream_case,
+)
+from liveedit_app.distill.metrics import edit_region, nearest_edit, psnr
 from liveedit_app.engine.editor import StreamEditor
 
-KINDS = ("psnr", "interior", "rim", "mean_fixed", "affine_fixed", "source_affine",
+KINDS = ("correct", "psnr", "interior", "rim", "mean_fixed", "affine_fixed", "source_affine",
          "composite_ceiling")
 
 
@@ -95,6 +101,7 @@ def row(case: dict, edited: np.ndarray, band: int, ceiling: np.ndarray) -> dict:
     inner = erode(region, band)
     return {
         "edit": case["edit"],
+        "correct": float(nearest_edit(_small(edited), case["small"]) == case["edit"]),
         "psnr": psnr(edited, target, region),
         "interior": psnr(edited, target, inner),
         "rim": psnr(edited, target, region & ~inner),
@@ -107,15 +114,16 @@ def row(case: dict, edited: np.ndarray, band: int, ceiling: np.ndarray) -> dict:
     }
 
 
-def _mean(values) -> float | None:
+def _mean(values, digits: int = 2) -> float | None:
     values = [v for v in values if isinstance(v, float) and math.isfinite(v)]
-    return round(statistics.fmean(values), 2) if values else None
+    return round(statistics.fmean(values), digits) if values else None
 
 
 def summarize(rows: list[dict]) -> dict:
     groups = {"all": rows, **{e: [r for r in rows if r["edit"] == e]
                               for e in sorted({r["edit"] for r in rows})}}  # fmt: skip
-    return {name: {**{k: _mean(r[k] for r in mine) for k in KINDS}, "clips": len(mine),
+    return {name: {**{k: _mean((r[k] for r in mine), 4 if k == "correct" else 2)
+                      for k in KINDS}, "clips": len(mine),
                    "interior_share_of_region": _mean(r["interior_share_of_region"]
                                                      for r in mine)}
             for name, mine in groups.items()}  # fmt: skip
@@ -123,7 +131,8 @@ def summarize(rows: list[dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="liveedit-tiny")
+    ap.add_argument("--model", default="liveedit-tiny",
+                    help="a model name or folder, or several, comma-separated (same clips)")
     ap.add_argument("--config", default="configs/tiny.toml")
     ap.add_argument("--clips", type=int, default=96)
     ap.add_argument("--band", type=int, default=8, help="rim width in pixels")
@@ -136,16 +145,18 @@ def main() -> None:
     cfg.eval.clips = args.clips
     began = time.perf_counter()
     cases = held_out_cases(cfg)
-    editor = StreamEditor.load(args.model, device=args.device)
-    if args.feather is not None:
-        editor.configure(replace(editor.settings, mask_feather_px=args.feather))
-    rows = [row(case, stream_case(editor, case), args.band, composited_target(editor, case))
-            for case in cases]  # fmt: skip
-    table = summarize(rows)
-    print(f"{'edit':<16}" + "".join(f"{k:>14}" for k in KINDS) + "  clips")
-    for name, r in table.items():
-        print(f"{name:<16}" + "".join(f"{'-' if r[k] is None else r[k]:>14}" for k in KINDS)
-              + f"  {r['clips']}")  # fmt: skip
+    tables = {}
+    for model in args.model.split(","):
+        editor = StreamEditor.load(model, device=args.device)
+        if args.feather is not None:
+            editor.configure(replace(editor.settings, mask_feather_px=args.feather))
+        rows = [row(case, stream_case(editor, case), args.band, composited_target(editor, case))
+                for case in cases]  # fmt: skip
+        tables[model] = table = summarize(rows)
+        print(f"\n{model}\n{'edit':<16}" + "".join(f"{k:>14}" for k in KINDS) + "  clips")
+        for name, r in table.items():
+            print(f"{name:<16}" + "".join(f"{'-' if r[k] is None else r[k]:>14}" for k in KINDS)
+                  + f"  {r['clips']}", flush=True)  # fmt: skip
     report = {
         "what": "where the region PSNR is lost: held-out app outputs, error split by kind "
                 "(see the script's docstring)",
@@ -153,7 +164,7 @@ def main() -> None:
             f"--{k} {v}" for k, v in vars(args).items()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
         "seconds": round(time.perf_counter() - began, 1),
-        "summary": table,
+        "models": tables,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")

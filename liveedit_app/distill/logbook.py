@@ -45,8 +45,10 @@ class Logbook:
         rows = self.rows()
         if not self.enabled or not rows:
             return None
-        import matplotlib
-
+        try:
+            import matplotlib
+        except ImportError:  # a training machine without it: the curves stay in the jsonl
+            return None
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
