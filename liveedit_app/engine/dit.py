@@ -34,6 +34,7 @@ from liveedit_app.engine.kv_cache import KVCache
 from liveedit_app.engine.rope import Rope3D, full_width
 from liveedit_app.engine.token_plan import TokenPlan, put, take
 
+
 class ContextKV(list):
     """The per-prompt cache: per layer cross-attention (k, v) [B, H, L, D], and `pooled`
     [B, dim] (models with `pooled_text`: what the prompt adds to the time embedding)."""
