@@ -6,6 +6,14 @@ from liveedit_app.engine.attention import block_causal_mask
 from liveedit_app.engine.config import DIT_CONFIGS, DiTConfig
 from liveedit_app.engine.stream import StreamState
 
+POOLED = DiTConfig(**{**TOY.__dict__, "pooled_text": True})
+
+
+def _pooled_dit(seed: int = 0):
+    dit = toy_dit(POOLED, seed)
+    torch.nn.init.normal_(dit.text_pooling[2].weight, std=0.2)  # as if trained
+    return dit
+
 
 def test_rope_split_is_22_21_21_at_head_dim_128_and_scaled_below():
     assert DIT_CONFIGS["wan-1.3b"].rope_pairs == (22, 21, 21)
@@ -70,8 +78,9 @@ def test_teacher_forcing_noisy_chunk_depends_on_earlier_clean_frames_only():
     assert not torch.allclose(a[:, 2:], c[:, 2:])
 
 
-def test_streaming_chunks_equal_the_block_causal_parallel_forward():
-    dit = toy_dit()
+@pytest.mark.parametrize("pooled", [False, True], ids=["plain", "pooled-prompt"])
+def test_streaming_chunks_equal_the_block_causal_parallel_forward(pooled):
+    dit = _pooled_dit() if pooled else toy_dit()
     x, y, ctx = toy_inputs(6)
     t = torch.full((1, 6), 500.0)
     with torch.no_grad():
@@ -98,14 +107,6 @@ def test_model_without_mask_channel_refuses_a_mask():
     with pytest.raises(ValueError, match="mask"):
         dit(x, y, torch.zeros(1, 2), ctx, mask=torch.ones(1, 2, 1, 8, 8))
 
-
-POOLED = DiTConfig(**{**TOY.__dict__, "pooled_text": True})
-
-
-def _pooled_dit(seed: int = 0):
-    dit = toy_dit(POOLED, seed)
-    torch.nn.init.normal_(dit.text_pooling[2].weight, std=0.2)  # as if trained
-    return dit
 
 
 def test_pooled_branch_starts_as_the_model_without_it():
@@ -139,18 +140,6 @@ def test_pooled_prompt_moves_the_output_and_ignores_padding_rows():
         without = dit.forward_chunk(x, y, t, plain, state.cache, 0)
     assert kv.pooled is not None and plain.pooled is None
     assert (with_pool - without).abs().max() > 1e-3
-
-
-def test_pooled_model_streams_as_its_block_causal_parallel_forward():
-    dit = _pooled_dit()
-    x, y, ctx = toy_inputs(6)
-    t = torch.full((1, 6), 500.0)
-    with torch.no_grad():
-        ref = dit(x, y, t, ctx, attn="block_causal", chunk_frames=2)
-        state = StreamState.create(dit, ctx, tokens_per_frame=16, window_frames=6)
-        parts = [dit.forward_chunk(x[:, i:i + 2], y[:, i:i + 2], t[:, i:i + 2], state.ctx_kv,
-                                   state.cache, i) for i in (0, 2, 4)]
-    assert torch.allclose(torch.cat(parts, 1), ref, atol=1e-5)
 
 
 def test_training_can_start_a_pooled_model_from_weights_without_the_branch(tmp_path):
