@@ -33,6 +33,8 @@ WEAKNESSES = [
     "gain and offset fitted to the target would add about 3 dB, and the rim of a painted region "
     "is about 5 dB worse than its inside (scripts/region_errors.py); glow, which lives at the "
     "rim, suffers most.",
+    "Flat areas (a thermal or vintage-film sky) show a faint grid of 16-pixel squares, the "
+    "DiT's tokens (docs/images/liveedit-tiny-v5-vs-v2.jpg).",
     "Trained for minutes on procedural footage only: real camera pictures look different "
     "(faces, text, fine detail), and phrasings far from the templates are not understood.",
     "Stage 3 (DMD) adds only about 0.3-0.5 dB and a few points of edit choice over the stage-2 "
