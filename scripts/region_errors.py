@@ -82,17 +82,13 @@ def _fit(x: np.ndarray, y: np.ndarray, region: np.ndarray, affine: bool) -> np.n
 
 
 def composited_target(editor: StreamEditor, case: dict) -> np.ndarray:
-    """The target blended over the source with the weights the editor gives each frame."""
-    target, source = case["target"], case["source"]
+    """The target put through the editor's own compositing, frame by frame, with the mask it
+    holds for each chunk."""
     mask = _pixel_chunk_mask(case["mask"], editor.frames_per_chunk)
     if mask is None:
-        return target
-    out = []
-    for f in range(len(target)):
-        weight, _box = editor._alpha(mask[f].astype(np.float32), target.shape[1:3])
-        mix = source[f] + (target[f].astype(np.float32) - source[f]) * weight
-        out.append(np.where(weight > 0, mix.round().clip(0, 255), source[f]).astype(np.uint8))
-    return np.stack(out)
+        return case["target"]
+    return np.stack([editor._composite(src, tgt, m.astype(np.float32))
+                     for src, tgt, m in zip(case["source"], case["target"], mask, strict=True)])
 
 
 def row(case: dict, edited: np.ndarray, band: int, ceiling: np.ndarray) -> dict:

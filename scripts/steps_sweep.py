@@ -24,7 +24,7 @@ import torch
 
 from liveedit_app.contract import EditSettings
 from liveedit_app.distill.config import load_config
-from liveedit_app.distill.evaluate import _app_row, held_out_cases, stream_case
+from liveedit_app.distill.evaluate import _app_row, held_out_cases, push_case, start_case
 from liveedit_app.distill.metrics import edit_region, flicker, psnr
 from liveedit_app.engine.editor import StreamEditor
 
@@ -35,8 +35,9 @@ def run_setting(editor: StreamEditor, cases: list[dict], steps: int, refresh: bo
     editor.set_refresh(refresh)
     rows, seconds, frames_done = [], 0.0, 0
     for case in cases:
+        start_case(editor, case)
         began = time.perf_counter()
-        edited = stream_case(editor, case)
+        edited = push_case(editor, case)
         seconds += time.perf_counter() - began
         frames_done += len(edited)
         row = _app_row(case, edited, chunk_latents)

@@ -154,11 +154,22 @@ def _app_rows(cfg: TrainConfig, out: Path, cases: list[dict], prompts: torch.Ten
 
 
 def stream_case(editor, case: dict) -> np.ndarray:
-    """One held-out case through a `StreamEditor` as the app runs it (prompt, then the mask set
-    at each chunk's first frame, frames pushed one by one, flushed) -> uint8 [F, H, W, 3]."""
-    chunk = editor.frames_per_chunk
+    """One held-out case through a `StreamEditor` as the app runs it (`start_case`, then
+    `push_case`) -> uint8 [F, H, W, 3]."""
+    start_case(editor, case)
+    return push_case(editor, case)
+
+
+def start_case(editor, case: dict) -> None:
+    """A fresh stream with the case's prompt (encoding it is not streaming: timed apart)."""
     editor.reset()
     editor.set_prompt(case["instruction"])
+
+
+def push_case(editor, case: dict) -> np.ndarray:
+    """The case's frames pushed one by one, the mask set at each chunk's first frame, then
+    flushed -> uint8 [F, H, W, 3]."""
+    chunk = editor.frames_per_chunk
     mask = _pixel_chunk_mask(case["mask"], chunk)
     frames = []
     for i, rgb in enumerate(case["source"]):
